@@ -1,0 +1,7 @@
+"""rnnbench's compute layer (imported as ``rnnbench.kernels``).
+
+- :mod:`rnnbench.kernels.cells`: scalar cell math, written once and shared by
+  every compiled backend.
+- :mod:`rnnbench.kernels.cpu`: Numba CPU time loops (forward sweep and
+  backward sweep of one layer in one direction).
+"""

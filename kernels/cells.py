@@ -1,0 +1,113 @@
+"""Scalar cell math shared by every compiled kernel (CPU now, CUDA later).
+
+Each function works on one hidden unit of one sample: plain scalars in, a
+scalar or a tuple of scalars out. They are ``numba.njit(inline="always")`` so
+the time loops in :mod:`rnnbench.kernels.cpu` (and later the CUDA pointwise
+kernels) inline them into their element loops; no arrays, no allocation.
+
+Conventions follow ``torch.nn`` exactly (pre-activations ``a_*`` include both
+biases):
+
+- ``rnn_tanh``: h' = tanh(a),            a = W_ih x + b_ih + W_hh h + b_hh
+- ``rnn_relu``: h' = max(0, a)
+- ``lstm`` (gates i, f, g, o):
+  i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o),
+  c' = f c + i g,  h' = o tanh(c')
+- ``gru`` (gates r, z, n):
+  r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r h_n),
+  h' = (1 - z) n + z h,  where x_* = W_i* x + b_i*, h_* = W_h* h + b_h*
+
+Backward functions take the gradient arriving at the cell's outputs and the
+values saved by the forward pass, and return gradients of the
+pre-activations and of the previous state.
+"""
+import math
+
+from numba import njit
+
+RNN_TANH = 0
+RNN_RELU = 1
+LSTM = 2
+GRU = 3
+
+KIND_IDS = {"rnn_tanh": RNN_TANH, "rnn_relu": RNN_RELU, "lstm": LSTM, "gru": GRU}
+GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
+
+inline = njit(inline="always")
+
+
+@inline
+def sigmoid(x):
+    """σ(x) = 1 / (1 + e^{-x}); e^{-x} = inf gives exactly 0, never NaN."""
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@inline
+def relu(x):
+    """max(0, x), propagating NaN like torch.relu."""
+    return 0.0 if x <= 0.0 else x
+
+
+@inline
+def rnn_cell(a, use_relu):
+    """h' = relu(a) or tanh(a)."""
+    return relu(a) if use_relu else math.tanh(a)
+
+
+@inline
+def rnn_cell_backward(dh, h, use_relu):
+    """da = dh * act'(a), from the output h: tanh' = 1 - h², relu' = [h > 0]."""
+    if use_relu:
+        return dh if h > 0.0 else 0.0
+    return dh * (1.0 - h * h)
+
+
+@inline
+def lstm_cell(a_i, a_f, a_g, a_o, c_prev):
+    """Returns (i, f, g, o, c', h') for one unit."""
+    i = sigmoid(a_i)
+    f = sigmoid(a_f)
+    g = math.tanh(a_g)
+    o = sigmoid(a_o)
+    c = f * c_prev + i * g
+    return i, f, g, o, c, o * math.tanh(c)
+
+
+@inline
+def lstm_cell_backward(dh, dc, i, f, g, o, c, c_prev):
+    """Gradients of (a_i, a_f, a_g, a_o) and of c_prev.
+
+    dc_total = dc + dh o (1 - tanh²c'); di = dc_total g; df = dc_total c_prev;
+    dg = dc_total i; do = dh tanh c'; dc_prev = dc_total f.
+    """
+    tc = math.tanh(c)
+    dct = dc + dh * o * (1.0 - tc * tc)
+    da_i = dct * g * i * (1.0 - i)
+    da_f = dct * c_prev * f * (1.0 - f)
+    da_g = dct * i * (1.0 - g * g)
+    da_o = dh * tc * o * (1.0 - o)
+    return da_i, da_f, da_g, da_o, dct * f
+
+
+@inline
+def gru_cell(a_r, a_z, x_n, h_n, h_prev):
+    """Returns (r, z, n, h') for one unit; a_r, a_z are summed pre-activations,
+    x_n = W_in x + b_in and h_n = W_hn h + b_hn are kept apart."""
+    r = sigmoid(a_r)
+    z = sigmoid(a_z)
+    n = math.tanh(x_n + r * h_n)
+    return r, z, n, (1.0 - z) * n + z * h_prev
+
+
+@inline
+def gru_cell_backward(dh, r, z, n, h_n, h_prev):
+    """Gradients (da_r, da_z, dx_n, dh_n, dh_prev_direct) for one unit.
+
+    dn = dh (1 - z); dz = dh (h_prev - n); dx_n = dn (1 - n²);
+    dh_n = dx_n r; da_r = dx_n h_n r (1 - r); da_z = dz z (1 - z);
+    dh_prev (direct path, without W_hh) = dh z.
+    """
+    dx_n = dh * (1.0 - z) * (1.0 - n * n)
+    da_r = dx_n * h_n * r * (1.0 - r)
+    da_z = dh * (h_prev - n) * z * (1.0 - z)
+    return da_r, da_z, dx_n, dx_n * r, dh * z

@@ -1,0 +1,101 @@
+"""The ``torch`` backend: the same parameters run through ``torch.nn`` and autograd.
+
+A peer to compare against, not a reference: lengths run as packed sequences;
+truncated BPTT runs each window from detached states, the way people train
+with torch: ``chunk:K`` one chunk after another, ``kstep:K`` one window
+max(0, t-K)..t per loss step t (O(T*K) steps).
+"""
+import numpy as np
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from ..torch_interop import to_torch
+
+
+def _run(module, x, state, lengths, total_length):
+    """module over x [n, B, I] from state; samples with lengths[b] < n are packed."""
+    if lengths is None or bool((lengths == x.shape[0]).all()):
+        return module(x, state)
+    packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
+    out, final = module(packed, state)
+    return pad_packed_sequence(out, total_length=total_length)[0], final
+
+
+class TorchBackend:
+    @staticmethod
+    def _setup(p, grad):
+        module = to_torch(p.net, p.params)
+        x = torch.from_numpy(p.x.copy()).requires_grad_(grad)
+        h0 = torch.from_numpy(p.h0.copy()).requires_grad_(grad)
+        c0 = torch.from_numpy(p.c0.copy()).requires_grad_(grad)
+        return module, x, h0, c0
+
+    def forward(self, p):
+        module, x, h0, c0 = self._setup(p, grad=False)
+        state = (h0, c0) if p.is_lstm else h0
+        with torch.no_grad():
+            out, final = _run(module, x, state, torch.from_numpy(p.lengths), x.shape[0])
+        h_n, c_n = final if p.is_lstm else (final, None)
+        return out.numpy(), h_n.numpy(), (c_n.numpy() if c_n is not None else None)
+
+    def backward(self, p, d_output, d_h_n, d_c_n, trunc):
+        module, x, h0, c0 = self._setup(p, grad=True)
+        lengths = torch.from_numpy(p.lengths)
+        dy, dh, dc = (torch.from_numpy(a) for a in (d_output, d_h_n, d_c_n))
+        T = x.shape[0]
+        state0 = (h0, c0) if p.is_lstm else h0
+
+        def select(state, live):
+            return tuple(s[:, live] for s in state) if p.is_lstm else state[:, live]
+
+        def loss(out, dy_window, final, live, ends):
+            """sum(out * dy_window) + final-state terms of the samples in `live` whose
+            last step lies in this window (ends: [1, n_live, 1] of 0/1)."""
+            h_n, c_n = final if p.is_lstm else (final, None)
+            total = (out * dy_window).sum() + (h_n * dh[:, live] * ends).sum()
+            return total + (c_n * dc[:, live] * ends).sum() if p.is_lstm else total
+
+        everyone = torch.arange(x.shape[1])
+        if trunc.is_full_for(T):
+            out, final = _run(module, x, state0, lengths, T)
+            loss(out, dy, final, everyone, torch.ones(1, len(everyone), 1, dtype=x.dtype)).backward()
+        elif trunc.mode == "chunk":
+            state = state0
+            for a in range(0, T, trunc.k):
+                b = min(T, a + trunc.k)
+                steps = (lengths - a).clamp(min=0, max=b - a)
+                live = torch.nonzero(steps > 0).flatten()
+                out, final = _run(module, x[a:b, live], select(state, live), steps[live], b - a)
+                ends = (lengths[live] <= b).to(x.dtype)[None, :, None]
+                loss(out, dy[a:b, live], final, live, ends).backward()
+                state = _merge(state, final, live, p.is_lstm)
+        else:  # kstep:K with K < T-1: the loss of step t from the detached state entering max(0, t-K)
+            for t in range(T):
+                a = trunc.window_start(t)
+                live = torch.nonzero(lengths > t).flatten()  # active through steps 0..t: no packing
+                state = select(state0, live)
+                if a > 0:
+                    with torch.no_grad():
+                        _, state = module(x[:a, live], state)
+                out, final = module(x[a:t + 1, live], state)
+                ends = (lengths[live] == t + 1).to(x.dtype)[None, :, None]
+                loss(out[-1:], dy[t:t + 1, live], final, live, ends).backward()
+        grads = {name: _grad(prm, p.params[name]) for name, prm in module.named_parameters()}
+        return grads, _grad(x, p.x), _grad(h0, p.h0), _grad(c0, p.c0)
+
+
+def _grad(tensor, like):
+    """tensor's accumulated gradient as a NumPy array (zeros if nothing reached it)."""
+    return tensor.grad.numpy().copy() if tensor.grad is not None else np.zeros_like(like)
+
+
+def _merge(state, final, live, is_lstm):
+    """state with the samples in `live` replaced by `final`, detached (a chunk boundary)."""
+    if is_lstm:
+        return tuple(_merge(s, f, live, False) for s, f in zip(state, final))
+    merged = state.detach().clone()
+    merged[:, live] = final.detach()
+    return merged
+
+
+BACKEND = TorchBackend()

@@ -1,0 +1,126 @@
+"""Stacked and bidirectional networks from single-layer kernels.
+
+A backend built on this module supplies only two functions for one layer
+running forward in time (see :class:`LayerKernels`); this module stacks the
+layers, runs the reverse direction on per-sample reversed sequences (so a
+reverse direction starts at step lengths[b]-1, as in PyTorch), and schedules
+the backward sweeps that a truncation mode needs.
+"""
+from typing import Protocol
+
+import numpy as np
+
+
+class LayerKernels(Protocol):
+    """One layer, one direction, forward in time.
+
+    w = (w_ih [GH, I], w_hh [GH, H], b_ih [GH], b_hh [GH]); x: [T, B, I];
+    h0, c0: [B, H] (c0 ignored unless lstm); lengths: int64 [B].
+    """
+
+    def forward_layer(self, kind, x, h0, c0, w, lengths):
+        """-> (y [T, B, H], h_n [B, H], c_n [B, H] or None, tape for backward_layer)."""
+
+    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw):
+        """Backpropagate steps t1..t0 (gradient entering from dy [T, B, H] at
+        active steps and d_hn/d_cn [B, H] at step lengths[b]-1; state gradient
+        dropped at multiples of ``chunk`` when chunk > 0). Adds the weight
+        gradients into dw (same shapes as w).
+
+        -> (dx [t1-t0+1, B, I], dh [B, H], dc [B, H]): dh, dc are the gradient
+        of the state entering step t0."""
+
+
+def reversal_index(lengths, T):
+    """rev [T, B]: a[rev, arange(B)] reverses each sample's first lengths[b]
+    steps and leaves its padding in place (an involution)."""
+    t = np.arange(T)[:, None]
+    return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
+
+
+class LayeredBackend:
+    """A backend (forward/backward over a Problem) made of LayerKernels."""
+
+    def __init__(self, kernels):
+        self.kernels = kernels
+
+    def _run_forward(self, p):
+        net, k = p.net, self.kernels
+        T, B, _ = p.x.shape
+        rev = reversal_index(p.lengths, T) if net.bidirectional else None
+        batch = np.arange(B)
+        h_n, c_n = np.empty_like(p.h0), np.empty_like(p.c0)
+        inputs, tapes = p.x, []
+        for layer in range(net.num_layers):
+            outs = []
+            for d in range(net.num_directions):
+                s = layer * net.num_directions + d
+                x = inputs if d == 0 else inputs[rev, batch]
+                y, h_n[s], c, tape = k.forward_layer(net.kind, x, p.h0[s], p.c0[s],
+                                                     net.layer_weights(p.params, layer, d), p.lengths)
+                if c is not None:
+                    c_n[s] = c
+                outs.append(y if d == 0 else y[rev, batch])
+                tapes.append(tape)
+            inputs = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
+        return inputs, h_n, c_n, tapes
+
+    def forward(self, p):
+        output, h_n, c_n, _ = self._run_forward(p)
+        return output, h_n, c_n
+
+    def backward(self, p, d_output, d_h_n, d_c_n, trunc):
+        """Full and chunk truncation: one backward sweep per layer. kstep:K
+        (K < T-1): one sweep over steps max(0, t-K)..t per loss step t, so
+        O(T*K) cell backward steps per layer (windows with no loss are skipped)."""
+        net, k = p.net, self.kernels
+        T, B, _ = p.x.shape
+        H, D = net.hidden_size, net.num_directions
+        _, _, _, tapes = self._run_forward(p)
+        rev = reversal_index(p.lengths, T) if net.bidirectional else None
+        batch = np.arange(B)
+        g_params = {name: np.zeros_like(value) for name, value in p.params.items()}
+        g_x, g_h0, g_c0 = np.zeros_like(p.x), np.zeros_like(p.h0), np.zeros_like(p.c0)
+        grads_below = [np.zeros((T, B, net.layer_input_size(layer)), dtype=p.dtype)
+                       for layer in range(net.num_layers)]
+
+        if trunc.mode == "kstep" and not trunc.is_full_for(T):
+            windows = ((trunc.window_start(t), t) for t in range(T))
+            chunk = 0
+            top = np.zeros_like(d_output)
+        else:
+            windows = [(0, T - 1)]
+            chunk = trunc.k if trunc.mode == "chunk" else 0
+            top = None
+        for t0, t1 in windows:
+            if top is None:  # one sweep: every loss term at once
+                grad_above, dh_last, dc_last = d_output, d_h_n, d_c_n
+            else:  # the loss terms of step t1 alone
+                ends_here = (p.lengths - 1 == t1)[None, :, None]
+                dh_last, dc_last = d_h_n * ends_here, d_c_n * ends_here
+                active = t1 < p.lengths
+                if not (np.any(d_output[t1][active]) or np.any(dh_last) or np.any(dc_last)):
+                    continue
+                top[t0:t1 + 1] = 0
+                top[t1] = d_output[t1]
+                grad_above = top
+            for layer in reversed(range(net.num_layers)):
+                below = grads_below[layer]
+                below[t0:t1 + 1] = 0
+                for d in range(D):
+                    s = layer * D + d
+                    dy = grad_above[:, :, d * H:(d + 1) * H]
+                    if d == 1:
+                        dy = dy[rev, batch]
+                    w = net.layer_weights(p.params, layer, d)
+                    dw = net.layer_weights(g_params, layer, d)
+                    dx, dh, dc = k.backward_layer(net.kind, tapes[s], w, dy, dh_last[s], dc_last[s],
+                                                  p.lengths, t0, t1, chunk, dw)
+                    below[t0:t1 + 1] += dx if d == 0 else dx[rev, batch]
+                    if t0 == 0:
+                        g_h0[s] += dh
+                        if dc is not None:
+                            g_c0[s] += dc
+                grad_above = below
+            g_x[t0:t1 + 1] += grad_above[t0:t1 + 1]
+        return g_params, g_x, g_h0, g_c0
