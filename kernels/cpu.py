@@ -1,10 +1,11 @@
 """Numba CPU time loops for one recurrent layer in one direction.
 
-The loops hold only the sequential part of a layer: per step one recurrent
-GEMM (BLAS through ``np.dot``) and one pass of the scalar cell math from
-:mod:`rnnbench.kernels.cells`. The input projection of all steps and the
-weight-gradient GEMMs are done outside the loop, once per layer (the caller,
-:mod:`rnnbench.backends.numba_cpu`, does them as single BLAS calls).
+Per layer, as haste does it: one GEMM for the input projection of all T*B
+columns, then per step one recurrent GEMM and one pass of the scalar cell
+math from :mod:`rnnbench.kernels.cells`; backward mirrored, with the
+weight-gradient and dx GEMMs deferred until after the sweep, over all its
+steps at once. Every GEMM goes through ``np.dot`` (SciPy's BLAS) inside the
+compiled code, so one BLAS thread pool serves a whole layer.
 
 Shapes (G gates, so GH = G*H):
 
@@ -14,6 +15,9 @@ Shapes (G gates, so GH = G*H):
 - ``gates``: [T, B, GH] activated gates (LSTM i,f,g,o; GRU r,z,n)
 - ``hn_lin``: [T, B, H] GRU only: W_hn h_t + b_hn, needed by the backward
 - ``y``: [T, B, H]     outputs, zero at padded steps
+
+Compiled with ``error_model="numpy"``: a division by zero gives inf/NaN, as
+in NumPy, instead of raising inside a kernel (and keeps loops vectorisable).
 
 A sample b is active at step t when t < lengths[b]; at padded steps its state
 is carried unchanged, its output is zero and it receives no gradient.
@@ -25,7 +29,7 @@ from .cells import (GRU, LSTM, RNN_RELU, gru_cell, gru_cell_backward, lstm_cell,
                     lstm_cell_backward, rnn_cell, rnn_cell_backward)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _rnn_step(t, use_relu, xp, hp, lengths, hs, y):
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
@@ -36,7 +40,7 @@ def _rnn_step(t, use_relu, xp, hp, lengths, hs, y):
             y[t, b, j] = h
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lstm_step(t, xp, hp, lengths, hs, cs, gates, y):
     H = hs.shape[2]
     for b in range(xp.shape[1]):
@@ -56,7 +60,7 @@ def _lstm_step(t, xp, hp, lengths, hs, cs, gates, y):
             y[t, b, j] = h
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _gru_step(t, xp, hp, lengths, hs, gates, hn_lin, y):
     H = hs.shape[2]
     for b in range(xp.shape[1]):
@@ -73,14 +77,20 @@ def _gru_step(t, xp, hp, lengths, hs, gates, hn_lin, y):
             y[t, b, j] = h
 
 
-@njit(cache=True)
-def forward_sweep(kind, xp, w_hh_t, b_hh, lengths, hs, cs, gates, hn_lin, y):
-    """Run all T steps of one layer: hp = h_t W_hh^T + b_hh, then the cell.
+@njit(cache=True, error_model="numpy")
+def forward_layer(kind, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, gates, hn_lin, y):
+    """Run all T steps of one layer: xp = x W_ih^T + b_ih for all steps at
+    once, then per step hp = h_t W_hh^T + b_hh and the cell.
 
-    ``w_hh_t``: [H, GH] (W_hh transposed); ``y`` must be zero-initialised;
-    hs[0] (and cs[0]) hold the initial state. Fills hs, cs, gates, hn_lin, y.
+    ``x``: [T, B, I]; ``w_ih``: [GH, I]; ``w_hh``: [GH, H]; ``y`` must be
+    zero-initialised; hs[0] (and cs[0]) hold the initial state. Fills hs, cs,
+    gates, hn_lin, y.
     """
-    T, B, GH = xp.shape
+    T, B, I = x.shape
+    GH = w_ih.shape[0]
+    xp = np.dot(x.reshape(T * B, I), w_ih.T).reshape(T, B, GH)
+    xp += b_ih
+    w_hh_t = np.ascontiguousarray(w_hh.T)
     hp = np.empty((B, GH), dtype=xp.dtype)
     for t in range(T):
         np.dot(hs[t], w_hh_t, hp)
@@ -95,7 +105,7 @@ def forward_sweep(kind, xp, w_hh_t, b_hh, lengths, hs, cs, gates, hn_lin, y):
             _rnn_step(t, kind == RNN_RELU, xp, hp, lengths, hs, y)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _rnn_step_backward(t, use_relu, lengths, hs, dh, dpre):
     for b in range(dh.shape[0]):
         if t >= lengths[b]:
@@ -105,7 +115,7 @@ def _rnn_step_backward(t, use_relu, lengths, hs, dh, dpre):
             dh[b, j] = 0.0  # the RNN has no direct path: all of dh_prev goes through W_hh
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lstm_step_backward(t, lengths, cs, gates, dh, dc, dpre):
     H = dh.shape[1]
     for b in range(dh.shape[0]):
@@ -123,7 +133,7 @@ def _lstm_step_backward(t, lengths, cs, gates, dh, dc, dpre):
             dh[b, j] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh):
     H = dh.shape[1]
     for b in range(dh.shape[0]):
@@ -142,10 +152,12 @@ def _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh):
             dh[b, j] = dh_direct
 
 
-@njit(cache=True)
-def backward_sweep(kind, t0, t1, chunk, dy, d_hn, d_cn, lengths, w_hh, hs, cs, gates, hn_lin,
-                   dpre_ih, dpre_hh, dh, dc):
-    """Backpropagate through steps t1 down to t0 of one layer.
+@njit(cache=True, error_model="numpy")
+def backward_layer(kind, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, w_ih, w_hh, hs, cs, gates,
+                   hn_lin, dpre_ih, dpre_hh, dh, dc, dw_ih, dw_hh, db_ih, db_hh):
+    """Backpropagate through steps t1 down to t0 of one layer, then add the
+    weight gradients of those steps to dw_ih, dw_hh, db_ih, db_hh and return
+    dx: [t1-t0+1, B, I], the gradient of the layer input x at those steps.
 
     ``dy``: [T, B, H] gradient arriving at each output (read at active steps
     only); ``d_hn``/``d_cn``: [B, H] gradient of the final state, injected at
@@ -180,3 +192,12 @@ def backward_sweep(kind, t0, t1, chunk, dy, d_hn, d_cn, lengths, w_hh, hs, cs, g
         for b in range(B):
             if t < lengths[b]:
                 dh[b] += rec[b]
+    n = t1 - t0 + 1
+    GH = dpre_ih.shape[2]
+    p_ih = dpre_ih[t0:t1 + 1].reshape(n * B, GH)
+    p_hh = dpre_hh[t0:t1 + 1].reshape(n * B, GH)
+    dw_ih += np.dot(p_ih.T, x[t0:t1 + 1].reshape(n * B, x.shape[2]))
+    dw_hh += np.dot(p_hh.T, hs[t0:t1 + 1].reshape(n * B, H))
+    db_ih += p_ih.sum(axis=0)
+    db_hh += p_hh.sum(axis=0)
+    return np.dot(p_ih, w_ih).reshape(n, B, x.shape[2])

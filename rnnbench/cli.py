@@ -16,3 +16,37 @@ def backends_cmd():
     from .backends import backends
     for name, status in backends().items():
         click.echo(f"{name:10s} {'available' if status is True else 'unavailable: ' + status}")
+
+
+@main.command("check")
+@click.option("--steps", "-T", default=50, show_default=True, help="Sequence length T.")
+@click.option("--batch", "-B", default=8, show_default=True, help="Batch size B.")
+@click.option("--input-size", "-I", default=32, show_default=True, help="Input size I.")
+@click.option("--hidden", "-H", default=64, show_default=True, help="Hidden size H.")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
+@click.option("--repeats", default=5, show_default=True, help="Timed calls per backend after the first.")
+def check_cmd(steps, batch, input_size, hidden, dtype, repeats):
+    """Forward and backward of every kind on every backend, checked against the
+    numpy float64 reference, with median timings."""
+    import numba
+
+    from .check import run_check
+    for name, value in (("T", steps), ("B", batch), ("I", input_size), ("H", hidden), ("repeats", repeats)):
+        if value < 1:
+            raise click.BadParameter(f"expected a positive integer, got {value}", param_hint=name)
+    click.echo(f"rnnbench {__version__} check: T={steps} B={batch} I={input_size} H={hidden} {dtype}, "
+               f"median of {repeats} interleaved calls; numba threads {numba.get_num_threads()}")
+    rows = run_check(steps, batch, input_size, hidden, dtype, repeats)
+    click.echo(f"{'kind':9s} {'backend':10s} {'first call s':>12s} {'forward ms':>11s} "
+               f"{'fwd+bwd ms':>11s} {'max rel diff':>13s}")
+    limit = 1e-4 if dtype == "float32" else 1e-10
+    failed = False
+    for r in rows:
+        ok = r.max_rel_diff <= limit
+        failed |= not ok
+        click.echo(f"{r.kind:9s} {r.backend:10s} {r.first_s:12.3f} {r.forward_ms:11.3f} "
+                   f"{r.backward_ms:11.3f} {r.max_rel_diff:13.2e}{'' if ok else '  MISMATCH'}")
+    click.echo("fwd+bwd = rb.backward (it runs its own forward). max rel diff: against numpy float64, "
+               f"relative to each array's largest entry; limit {limit:g}.")
+    if failed:
+        raise SystemExit(1)

@@ -198,7 +198,7 @@ def test_params_from_other_layer_count(which, backend):
 @pytest.mark.parametrize("name, bad_shape", [
     ("weight_ih_l0", lambda G: (G * H, I + 1)),
     ("weight_ih_l0", lambda G: (I, G * H)),          # transposed
-    ("weight_hh_l0", lambda G: (H, H)),              # gates missing
+    ("weight_hh_l0", lambda G: ((G + 1) * H, H)),    # one gate too many
     ("bias_ih_l0", lambda G: (G * H, 1)),
     ("bias_hh_l0", lambda G: (G * H + 1,)),
 ])

@@ -1,16 +1,14 @@
-"""The ``numba-cpu`` backend: compiled time loops from :mod:`rnnbench.kernels.cpu`.
+"""The ``numba-cpu`` backend: compiled layers from :mod:`rnnbench.kernels.cpu`.
 
-Per layer: one BLAS GEMM for the input projection of all T*B columns, the
-compiled sweep (recurrent GEMM + fused cell math per step), and after the
-backward sweep the deferred weight-gradient and dx GEMMs over all steps at
-once (as haste does).
+This module only allocates the tape and workspaces; all the arithmetic,
+GEMMs included, runs in the compiled layer functions.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..kernels.cells import GATES, GRU, KIND_IDS, LSTM
-from ..kernels.cpu import backward_sweep, forward_sweep
+from ..kernels.cpu import backward_layer, forward_layer
 from ..layered import LayeredBackend
 
 
@@ -32,12 +30,10 @@ class NumbaLayers:
     def forward_layer(self, kind, x, h0, c0, w, lengths):
         w_ih, w_hh, b_ih, b_hh = w
         kid = KIND_IDS[kind]
-        T, B, I = x.shape
+        T, B, _ = x.shape
         H = h0.shape[1]
         GH = GATES[kind] * H
         x = np.ascontiguousarray(x)
-        xp = (x.reshape(T * B, I) @ w_ih.T).reshape(T, B, GH)
-        xp += b_ih
         hs = np.empty((T + 1, B, H), dtype=x.dtype)
         hs[0] = h0
         cs, gates, hn_lin = _empty(x.dtype), _empty(x.dtype), _empty(x.dtype)
@@ -49,31 +45,23 @@ class NumbaLayers:
         if kid == GRU:
             hn_lin = np.empty((T, B, H), dtype=x.dtype)
         y = np.zeros((T, B, H), dtype=x.dtype)
-        forward_sweep(kid, xp, np.ascontiguousarray(w_hh.T), b_hh, lengths, hs, cs, gates, hn_lin, y)
+        forward_layer(kid, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, gates, hn_lin, y)
         return y, hs[T], (cs[T] if kid == LSTM else None), Tape(x, hs, cs, gates, hn_lin)
 
     def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw):
         w_ih, w_hh, _, _ = w
         dw_ih, dw_hh, db_ih, db_hh = dw
         kid = KIND_IDS[kind]
-        T, B, I = tape.x.shape
+        T, B, _ = tape.x.shape
         H = d_hn.shape[1]
         if not tape.dpre:
             dpre_ih = np.zeros((T, B, GATES[kind] * H), dtype=tape.x.dtype)
             tape.dpre = (dpre_ih, np.zeros_like(dpre_ih) if kid == GRU else dpre_ih)
         dpre_ih, dpre_hh = tape.dpre
         dh, dc = np.zeros_like(d_hn), np.zeros_like(d_hn)
-        backward_sweep(kid, t0, t1, chunk, np.ascontiguousarray(dy), np.ascontiguousarray(d_hn),
-                       np.ascontiguousarray(d_cn), lengths, w_hh, tape.hs, tape.cs, tape.gates,
-                       tape.hn_lin, dpre_ih, dpre_hh, dh, dc)
-        n = t1 - t0 + 1
-        p_ih = dpre_ih[t0:t1 + 1].reshape(n * B, -1)
-        p_hh = dpre_hh[t0:t1 + 1].reshape(n * B, -1)
-        dw_ih += p_ih.T @ tape.x[t0:t1 + 1].reshape(n * B, I)
-        dw_hh += p_hh.T @ tape.hs[t0:t1 + 1].reshape(n * B, H)
-        db_ih += p_ih.sum(axis=0)
-        db_hh += p_hh.sum(axis=0)
-        dx = (p_ih @ w_ih).reshape(n, B, I)
+        dx = backward_layer(kid, t0, t1, chunk, np.ascontiguousarray(dy), np.ascontiguousarray(d_hn),
+                            np.ascontiguousarray(d_cn), lengths, tape.x, w_ih, w_hh, tape.hs, tape.cs,
+                            tape.gates, tape.hn_lin, dpre_ih, dpre_hh, dh, dc, dw_ih, dw_hh, db_ih, db_hh)
         return dx, dh, (dc if kid == LSTM else None)
 
 
