@@ -1,6 +1,7 @@
 """The command line, as a user runs it."""
 import subprocess
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -49,6 +50,12 @@ def test_check_rejects_bad_sizes():
     assert "H" in result.output and "positive" in result.output
 
 
-def test_console_entry_point_runs():
-    result = subprocess.run([sys.executable, "-m", "rnnbench", "--version"], capture_output=True, text=True)
-    assert result.returncode == 0 and rb.__version__ in result.stdout
+def test_console_script_is_installed_and_runs(tmp_path):
+    """The `rnnbench` command itself, run away from the source tree as a user would."""
+    script = Path(sys.executable).parent / "rnnbench"
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert rb.__version__ in result.stdout
+    result = subprocess.run([sys.executable, "-m", "rnnbench", "backends"], capture_output=True, text=True,
+                            cwd=tmp_path)
+    assert result.returncode == 0 and "numba-cpu" in result.stdout
