@@ -154,7 +154,7 @@ def _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh):
 
 @njit(cache=True, error_model="numpy")
 def backward_layer(kind, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, w_ih, w_hh, hs, cs, gates,
-                   hn_lin, dpre_ih, dpre_hh, dh, dc, dw_ih, dw_hh, db_ih, db_hh):
+                   hn_lin, dpre_ih, dpre_hh, dh, dc, dw_ih, dw_hh, db_ih, db_hh, adj_h, adj_c):
     """Backpropagate through steps t1 down to t0 of one layer, then add the
     weight gradients of those steps to dw_ih, dw_hh, db_ih, db_hh and return
     dx: [t1-t0+1, B, I], the gradient of the layer input x at those steps.
@@ -169,6 +169,12 @@ def backward_layer(kind, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, w_ih, w_hh, 
     the GRU) -- rows of padded samples must be zero on entry. ``dh``/``dc``
     ([B, H], zero on entry) end as the gradient of the state entering t0.
     Per step: dh_prev = dh_direct + dpre_hh[t] W_hh.
+
+    ``adj_h``/``adj_c``: [T, B, H] to record, at each step t, the adjoint of
+    the state after step t as a coordinate of the network's Markov state:
+    the gradient coming back through step t+1 plus the final-state gradient,
+    before dy[t] (the path through the layer above at the same step) is
+    added. Pass (0, 0, 0)-shaped arrays to record nothing.
     """
     B, H = dh.shape
     rec = np.empty((B, H), dtype=dh.dtype)
@@ -177,11 +183,15 @@ def backward_layer(kind, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, w_ih, w_hh, 
             dh[:] = 0.0
             dc[:] = 0.0
         for b in range(B):
-            if t < lengths[b]:
-                dh[b] += dy[t, b]
             if t == lengths[b] - 1:
                 dh[b] += d_hn[b]
                 dc[b] += d_cn[b]
+        if adj_h.shape[0] > 0:
+            adj_h[t] = dh
+            adj_c[t] = dc
+        for b in range(B):
+            if t < lengths[b]:
+                dh[b] += dy[t, b]
         if kind == LSTM:
             _lstm_step_backward(t, lengths, cs, gates, dh, dc, dpre_ih)
         elif kind == GRU:

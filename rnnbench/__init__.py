@@ -8,6 +8,7 @@
 """
 from importlib.metadata import PackageNotFoundError, version
 
+from . import decay
 from .api import ForwardResult, Gradients, backward, forward
 from .backends import backends
 from .model import KINDS, RNN
@@ -18,5 +19,5 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["RNN", "KINDS", "forward", "backward", "backends", "ForwardResult", "Gradients",
+__all__ = ["decay", "RNN", "KINDS", "forward", "backward", "backends", "ForwardResult", "Gradients",
            "parse_truncation", "__version__"]

@@ -10,6 +10,57 @@ def main():
     """rnnbench: exact, fast RNN/LSTM/GRU kernels and honest measurements."""
 
 
+@main.command("run")
+@click.argument("suite", default="smoke")
+@click.option("-o", "--output", type=click.Path(file_okay=False), default=None,
+              help="Run folder to create (default: reports/runs/<UTC timestamp>-<suite>).")
+@click.option("--backend", default=None, help="Run every case on this backend.")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default=None,
+              help="Override every case's dtype (decay measurements are meant for float64).")
+@click.option("--quick", is_flag=True, help="Apply the suite's [quick] overrides (fewer, shorter cases).")
+@click.option("--seed", type=int, default=None, help="Override every case's seed.")
+@click.option("--filter", "filters", multiple=True, help="Keep cases whose id contains this text (repeatable).")
+@click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
+def run_cmd(suite, output, backend, dtype, quick, seed, filters, no_figures):
+    """Run a suite (a name from `rnnbench suites`, or a .toml path) into a run folder."""
+    from .backends import get_backend
+    from .harness import apply_options, run_suite
+    from .runs import default_run_dir
+    from .suite import load_suite
+    from .summary import summary_lines
+    try:
+        loaded = apply_options(load_suite(suite, quick=quick), backend, dtype, seed, filters)
+        if backend is not None:
+            get_backend(backend)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    out = output or default_run_dir(loaded.name)
+    options = dict(backend=backend, dtype=dtype, quick=quick, seed=seed, filter=list(filters))
+    click.echo(f"rnnbench run {loaded.name}: {len(loaded.cases)} cases -> {out}", err=True)
+    try:
+        run = run_suite(loaded, out, options)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: the finished cases are in {out}", err=True)
+        raise SystemExit(130)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    data = {**run.header, "cases": run.cases}
+    if not no_figures:
+        from .figures import write_figures
+        for path in write_figures(data, run.path / "figures"):
+            click.echo(f"figure {path}", err=True)
+    click.echo("\n".join(summary_lines(data)))
+    click.echo(f"\nrun folder: {run.path}")
+
+
+@main.command("suites")
+def suites_cmd():
+    """List the built-in suites."""
+    from .suite import list_suites
+    for name, description in list_suites():
+        click.echo(f"{name:8s} {description}")
+
+
 @main.command("backends")
 def backends_cmd():
     """List the backends and why any is unavailable."""

@@ -6,9 +6,29 @@ layers, runs the reverse direction on per-sample reversed sequences (so a
 reverse direction starts at step lengths[b]-1, as in PyTorch), and schedules
 the backward sweeps that a truncation mode needs.
 """
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+
+
+@dataclass
+class StepRecord:
+    """Per-step quantities of one layer and direction from a full backward sweep.
+
+    adj_h, adj_c: [T, B, H] adjoint of the state after step t as a coordinate
+    of the network's Markov state (the gradient arriving through step t+1,
+    plus the final-state gradient; without the path through the layer above
+    at step t). adj_c is zero except for lstm.
+    dpre_ih, dpre_hh: [T, B, GH] gradient of the input-side and recurrent-side
+    pre-activations of step t (they differ only for gru's n gate).
+    """
+    adj_h: np.ndarray
+    adj_c: np.ndarray
+    dpre_ih: np.ndarray = None  # set by the backend's backward_layer
+    dpre_hh: np.ndarray = None
+    inputs: np.ndarray = None   # [T, B, I_l] the layer's input
+    outputs: np.ndarray = None  # [T, B, H] the layer's output (this direction)
 
 
 class LayerKernels(Protocol):
@@ -21,11 +41,12 @@ class LayerKernels(Protocol):
     def forward_layer(self, kind, x, h0, c0, w, lengths):
         """-> (y [T, B, H], h_n [B, H], c_n [B, H] or None, tape for backward_layer)."""
 
-    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw):
+    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw, record=None):
         """Backpropagate steps t1..t0 (gradient entering from dy [T, B, H] at
         active steps and d_hn/d_cn [B, H] at step lengths[b]-1; state gradient
         dropped at multiples of ``chunk`` when chunk > 0). Adds the weight
-        gradients into dw (same shapes as w).
+        gradients into dw (same shapes as w); fills ``record`` (a StepRecord)
+        for steps t0..t1 when given.
 
         -> (dx [t1-t0+1, B, I], dh [B, H], dc [B, H]): dh, dc are the gradient
         of the state entering step t0."""
@@ -50,7 +71,7 @@ class LayeredBackend:
         rev = reversal_index(p.lengths, T) if net.bidirectional else None
         batch = np.arange(B)
         h_n, c_n = np.empty_like(p.h0), np.empty_like(p.c0)
-        inputs, tapes = p.x, []
+        inputs, tapes, io = p.x, [], []
         for layer in range(net.num_layers):
             outs = []
             for d in range(net.num_directions):
@@ -62,21 +83,26 @@ class LayeredBackend:
                     c_n[s] = c
                 outs.append(y if d == 0 else y[rev, batch])
                 tapes.append(tape)
+                io.append((x, y))
             inputs = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
-        return inputs, h_n, c_n, tapes
+        return inputs, h_n, c_n, tapes, io
 
     def forward(self, p):
-        output, h_n, c_n, _ = self._run_forward(p)
+        output, h_n, c_n, _, _ = self._run_forward(p)
         return output, h_n, c_n
 
-    def backward(self, p, d_output, d_h_n, d_c_n, trunc):
+    def backward(self, p, d_output, d_h_n, d_c_n, trunc, records=None):
         """Full and chunk truncation: one backward sweep per layer. kstep:K
         (K < T-1): one sweep over steps max(0, t-K)..t per loss step t, so
-        O(T*K) cell backward steps per layer (windows with no loss are skipped)."""
+        O(T*K) cell backward steps per layer (windows with no loss are skipped).
+
+        ``records``: a list to receive one StepRecord per layer and direction
+        (index layer * D + direction; the reverse direction's in reversed time);
+        full truncation only."""
         net, k = p.net, self.kernels
         T, B, _ = p.x.shape
         H, D = net.hidden_size, net.num_directions
-        _, _, _, tapes = self._run_forward(p)
+        _, _, _, tapes, io = self._run_forward(p)
         rev = reversal_index(p.lengths, T) if net.bidirectional else None
         batch = np.arange(B)
         g_params = {name: np.zeros_like(value) for name, value in p.params.items()}
@@ -84,6 +110,11 @@ class LayeredBackend:
         grads_below = [np.zeros((T, B, net.layer_input_size(layer)), dtype=p.dtype)
                        for layer in range(net.num_layers)]
 
+        if records is not None:
+            if trunc.mode != "full":
+                raise ValueError(f"truncation: step records need 'full', got '{trunc}'")
+            records[:] = [StepRecord(np.zeros((T, B, H), p.dtype), np.zeros((T, B, H), p.dtype),
+                                     inputs=layer_in, outputs=layer_out) for layer_in, layer_out in io]
         if trunc.mode == "kstep" and not trunc.is_full_for(T):
             windows = ((trunc.window_start(t), t) for t in range(T))
             chunk = 0
@@ -115,7 +146,8 @@ class LayeredBackend:
                     w = net.layer_weights(p.params, layer, d)
                     dw = net.layer_weights(g_params, layer, d)
                     dx, dh, dc = k.backward_layer(net.kind, tapes[s], w, dy, dh_last[s], dc_last[s],
-                                                  p.lengths, t0, t1, chunk, dw)
+                                                  p.lengths, t0, t1, chunk, dw,
+                                                  records[s] if records is not None else None)
                     below[t0:t1 + 1] += dx if d == 0 else dx[rev, batch]
                     if t0 == 0:
                         g_h0[s] += dh

@@ -48,7 +48,7 @@ class NumbaLayers:
         forward_layer(kid, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, gates, hn_lin, y)
         return y, hs[T], (cs[T] if kid == LSTM else None), Tape(x, hs, cs, gates, hn_lin)
 
-    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw):
+    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw, record=None):
         w_ih, w_hh, _, _ = w
         dw_ih, dw_hh, db_ih, db_hh = dw
         kid = KIND_IDS[kind]
@@ -59,9 +59,13 @@ class NumbaLayers:
             tape.dpre = (dpre_ih, np.zeros_like(dpre_ih) if kid == GRU else dpre_ih)
         dpre_ih, dpre_hh = tape.dpre
         dh, dc = np.zeros_like(d_hn), np.zeros_like(d_hn)
+        adj_h, adj_c = (record.adj_h, record.adj_c) if record is not None else (_empty(dh.dtype),) * 2
         dx = backward_layer(kid, t0, t1, chunk, np.ascontiguousarray(dy), np.ascontiguousarray(d_hn),
                             np.ascontiguousarray(d_cn), lengths, tape.x, w_ih, w_hh, tape.hs, tape.cs,
-                            tape.gates, tape.hn_lin, dpre_ih, dpre_hh, dh, dc, dw_ih, dw_hh, db_ih, db_hh)
+                            tape.gates, tape.hn_lin, dpre_ih, dpre_hh, dh, dc, dw_ih, dw_hh, db_ih, db_hh,
+                            adj_h, adj_c)
+        if record is not None:  # full sweep only: the workspaces hold every step
+            record.dpre_ih, record.dpre_hh = dpre_ih, dpre_hh
         return dx, dh, (dc if kid == LSTM else None)
 
 

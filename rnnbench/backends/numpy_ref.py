@@ -115,23 +115,31 @@ class NumpyLayers:
                     c = np.where(active, c_new, c)
         return y, h, c, Tape(x, h_prev, saved)
 
-    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw):
+    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw, record=None):
         cell = CELLS[kind]
         w_ih, w_hh, _, _ = w
         dw_ih, dw_hh, db_ih, db_hh = dw
         dh = np.zeros_like(d_hn)
         dc = np.zeros_like(d_hn)
         dx = np.zeros((t1 - t0 + 1,) + tape.x.shape[1:], dtype=tape.x.dtype)
+        if record is not None:
+            shape = (len(tape.x),) + d_hn.shape[:1] + (w_ih.shape[0],)
+            record.dpre_ih, record.dpre_hh = np.zeros(shape, d_hn.dtype), np.zeros(shape, d_hn.dtype)
         with np.errstate(all="ignore"):
             for t in range(t1, t0 - 1, -1):
                 if chunk and t < t1 and (t + 1) % chunk == 0:  # chunk boundary: gradient stops
                     dh, dc = np.zeros_like(dh), np.zeros_like(dc)
                 active = (t < lengths)[:, None]
                 last = (t == lengths - 1)[:, None]
-                dh = dh + np.where(active, dy[t], 0) + np.where(last, d_hn, 0)
+                dh = dh + np.where(last, d_hn, 0)
                 dc = dc + np.where(last, d_cn, 0)
+                if record is not None:
+                    record.adj_h[t], record.adj_c[t] = dh, dc
+                dh = dh + np.where(active, dy[t], 0)
                 da_x, da_h, dh_direct, dc_prev = cell.backward(dh, dc, tape.saved[t])
                 da_x, da_h = np.where(active, da_x, 0), np.where(active, da_h, 0)
+                if record is not None:
+                    record.dpre_ih[t], record.dpre_hh[t] = da_x, da_h
                 dw_ih += da_x.T @ tape.x[t]
                 db_ih += da_x.sum(axis=0)
                 dw_hh += da_h.T @ tape.h_prev[t]

@@ -1,0 +1,450 @@
+"""PNG figures of a run (``write_figures``), drawn with matplotlib's Agg canvas.
+
+Figures, each written only when the run has data for it (cases with status
+"ok" only; never an empty axes):
+
+- ``decay_norm_vs_lag_<kind>.png``: ||ds_{T-1}/ds_{T-1-l}|| against lag l
+  (log y), one line per init at its longest T, with Pascanu et al.'s bound
+  sigma_1^l dashed in the init's colour where it applies (vanilla RNNs).
+- ``decay_rate_vs_gain.png``: fitted decay rate per step against the
+  orthogonal gain g, one line per kind, with each line's zero crossing
+  (interpolated) marked; written when some kind has two gains or more.
+- ``decay_grad_step0_vs_T.png``: gradient norm reaching step 0 against T
+  (log-log), one panel per kind, one line per init.
+- ``decay_temporal_<kind>.png``: norm of the parameter gradient coming from
+  lag l (Pascanu et al.'s temporal decomposition), one line per init.
+- ``tbptt_vs_K.png``: cosine similarity and relative error of truncated BPTT
+  against full BPTT versus K, k-step solid/circles and chunk dashed/squares,
+  one colour per kind, one row of panels per init.
+
+Colours: one fixed colour per kind (KIND_COLORS) and, in per-kind figures,
+one per init (orthogonal gains along a sequential colormap in gain order,
+"default" grey, "identity" and "forget_bias:*" their own colours), the same in
+every figure of a run. Only the object API (Figure + FigureCanvasAgg) is
+used, so the user's pyplot backend is left alone; output is byte-for-byte
+deterministic (no 'Software' PNG metadata).
+"""
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+KIND_COLORS = {"rnn_tanh": "tab:blue", "rnn_relu": "tab:orange", "lstm": "tab:green", "gru": "tab:red"}
+_SPARE_COLORS = ("tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray")
+DEFAULT_INIT_COLOR = "0.45"
+IDENTITY_COLOR = "tab:red"
+FORGET_BIAS_COLORS = ("tab:orange", "tab:brown", "tab:pink", "tab:olive")
+OTHER_INIT_COLORS = ("tab:cyan", "tab:purple", "tab:gray")
+GAIN_CMAP, GAIN_RANGE = "viridis", (0.0, 0.85)  # stop before viridis' pale yellow end
+
+FIGSIZE = (7.0, 4.5)
+WIDE_FIGSIZE = (8.6, 4.5)  # room for a legend outside the axes
+DPI = 120
+MAX_LEGEND_INSIDE = 5
+LAG_LABEL = "lag l (steps)"
+
+
+# ---- data helpers ---------------------------------------------------------------------------------------
+
+def _ok(data, measurement):
+    return [c for c in data.get("cases", []) if c.get("status") == "ok" and c.get("measurement") == measurement]
+
+
+def _longest_T(cases):
+    """{(kind, init): the case with the longest T} (the first such case on ties)."""
+    longest = {}
+    for c in cases:
+        key = (c["params"]["kind"], c["params"]["init"])
+        if key not in longest or c["params"]["T"] > longest[key]["params"]["T"]:
+            longest[key] = c
+    return longest
+
+
+def _positive(values):
+    """Floats with None, non-finite and non-positive entries as NaN (gaps on a log axis)."""
+    out = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        out[~(np.isfinite(out) & (out > 0))] = np.nan
+    return out
+
+
+def _finite(value):
+    return value is not None and not isinstance(value, (bool, str)) and math.isfinite(value)
+
+
+def _has_points(array):
+    return bool(np.isfinite(array).any())
+
+
+def _kind_order(kinds):
+    known = [k for k in KIND_COLORS if k in kinds]
+    return known + sorted(set(kinds) - set(KIND_COLORS))
+
+
+def _kind_color(kind, kinds=()):
+    if kind in KIND_COLORS:
+        return KIND_COLORS[kind]
+    extra = sorted(set(kinds) - set(KIND_COLORS)) or [kind]
+    return _SPARE_COLORS[extra.index(kind) % len(_SPARE_COLORS)] if kind in extra else _SPARE_COLORS[0]
+
+
+def _parse_init(init):
+    """'orthogonal:1.5' -> ('orthogonal', 1.5); 'orthogonal' -> ('orthogonal', 1.0); unknown values -> None."""
+    name, sep, value = str(init).partition(":")
+    if not sep:
+        return name, 1.0 if name == "orthogonal" else None
+    try:
+        return name, float(value)
+    except ValueError:
+        return name, None
+
+
+def _gain(init):
+    """The orthogonal gain g of an init string, or None when it is not orthogonal."""
+    name, value = _parse_init(init)
+    return value if name == "orthogonal" and value is not None else None
+
+
+_FAMILY_ORDER = {"default": 0, "orthogonal": 1, "identity": 2, "forget_bias": 3}
+
+
+def _init_key(init):
+    name, value = _parse_init(init)
+    return (_FAMILY_ORDER.get(name, 4), name, -math.inf if value is None else value, str(init))
+
+
+def _init_colors(inits):
+    """Deterministic {init: colour} for a set of init strings (see the module docstring)."""
+    inits = sorted(set(inits), key=_init_key)
+    gains = sorted({_gain(i) for i in inits if _gain(i) is not None})
+    cmap = colormaps[GAIN_CMAP]
+    lo, hi = GAIN_RANGE
+    forget = [i for i in inits if _parse_init(i)[0] == "forget_bias"]
+    other = [i for i in inits if _parse_init(i)[0] not in _FAMILY_ORDER]
+    colors = {}
+    for init in inits:
+        name = _parse_init(init)[0]
+        if _gain(init) is not None:
+            rank = gains.index(_gain(init))
+            colors[init] = cmap(lo + (hi - lo) * (rank / (len(gains) - 1) if len(gains) > 1 else 0.5))
+        elif name == "default":
+            colors[init] = DEFAULT_INIT_COLOR
+        elif name == "identity":
+            colors[init] = IDENTITY_COLOR
+        elif name == "forget_bias":
+            colors[init] = FORGET_BIAS_COLORS[forget.index(init) % len(FORGET_BIAS_COLORS)]
+        else:
+            colors[init] = OTHER_INIT_COLORS[other.index(init) % len(OTHER_INIT_COLORS)]
+    return colors
+
+
+def _T_text(cases):
+    """'T=100' when every case shares T, else 'longest T per line, T=10..100'."""
+    Ts = sorted({c["params"]["T"] for c in cases})
+    return f"T={Ts[0]}" if len(Ts) == 1 else f"longest T per line, T={Ts[0]}..{Ts[-1]}"
+
+
+def _safe(name):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))
+
+
+# ---- drawing helpers ------------------------------------------------------------------------------------
+
+def _new_figure(figsize=FIGSIZE):
+    fig = Figure(figsize=figsize, dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _legend(ax, handles=None, labels=None, outside=None, **kwargs):
+    """Legend inside at loc='best' for few entries, else outside to the right of ``ax``."""
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    if outside is None:
+        outside = len(handles) > MAX_LEGEND_INSIDE
+    if outside:
+        return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                         fontsize="small", **kwargs)
+    return ax.legend(handles, labels, loc="best", fontsize="small", **kwargs)
+
+
+def _save(fig, folder, name):
+    path = Path(folder) / name
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI, format="png", metadata={"Software": None})
+    return path
+
+
+def _lag_lines(ax, cases, key, colors):
+    """One line of series[key] against lag per case (in init order); returns the cases drawn."""
+    drawn = []
+    for (kind, init), c in sorted(cases.items(), key=lambda kv: _init_key(kv[0][1])):
+        y = _positive(c.get("series", {}).get(key) or [])
+        if not _has_points(y):
+            continue
+        ax.semilogy(np.arange(len(y)), y, color=colors[init], lw=1.6,
+                    label=f"{init} (T={c['params']['T']})")
+        drawn.append(c)
+    return drawn
+
+
+# ---- the figures ----------------------------------------------------------------------------------------
+
+def fig_norm_vs_lag(kind, cases, colors, folder):
+    """Jacobian norm against lag for one kind, with Pascanu's bound where it applies."""
+    fig = _new_figure()
+    ax = fig.add_subplot()
+    drawn = _lag_lines(ax, cases, "jacobian_norm", colors)
+    if not drawn:
+        return None
+    norms = np.concatenate([_positive(c["series"]["jacobian_norm"]) for c in drawn])
+    bound_drawn = False
+    for c in drawn:
+        bound = _positive(c["series"].get("pascanu_bound") or [])
+        if _has_points(bound):
+            ax.semilogy(np.arange(len(bound)), bound, color=colors[c["params"]["init"]], lw=1.0, ls="--")
+            bound_drawn = True
+    # an exploding bound would squash the measured lines: keep the axis on the data, let bounds run off the top
+    lo, hi = np.nanmin(norms), np.nanmax(norms)
+    ax.set_ylim(lo / 2, hi * 10 if hi / lo > 10 else hi * 3)
+    handles, labels = ax.get_legend_handles_labels()
+    if bound_drawn:
+        handles.append(Line2D([], [], color="0.3", lw=1.0, ls="--"))
+        labels.append(r"Pascanu bound ($\sigma_1^{\,l}$)")
+    ax.set_xlabel(LAG_LABEL)
+    ax.set_ylabel(r"$\|\partial s_{T-1}\,/\,\partial s_{T-1-l}\|_2$")
+    ax.set_title(f"{kind}: state Jacobian norm vs lag ({_T_text(drawn)})")
+    ax.grid(True, which="major", alpha=0.3)
+    _legend(ax, handles, labels)
+    return _save(fig, folder, f"decay_norm_vs_lag_{_safe(kind)}.png")
+
+
+def _zero_crossings(gains, rates):
+    """Gains where the piecewise-linear rate(g) crosses 0 (linear interpolation)."""
+    out = []
+    for (g0, r0), (g1, r1) in zip(zip(gains, rates), zip(gains[1:], rates[1:])):
+        if r0 == 0 and (not out or out[-1] != g0):
+            out.append(g0)
+        elif r0 * r1 < 0:
+            out.append(g0 + (0 - r0) * (g1 - g0) / (r1 - r0))
+    if rates and rates[-1] == 0 and len(rates) > 1:
+        out.append(gains[-1])
+    return out
+
+
+def fig_rate_vs_gain(longest, folder):
+    """Fitted decay rate against orthogonal gain, one line per kind, zero crossings marked."""
+    by_kind = {}
+    for (kind, init), c in longest.items():
+        g, rate = _gain(init), c["values"].get("rate")
+        if g is not None and _finite(rate):
+            by_kind.setdefault(kind, {})[g] = (rate, c["params"]["T"])
+    if not any(len(points) >= 2 for points in by_kind.values()):
+        return None
+    fig = _new_figure()
+    ax = fig.add_subplot()
+    ax.axhline(0.0, color="0.25", lw=0.8)
+    ax.axvline(1.0, color="0.4", lw=1.0, ls=":")
+    crossed = False
+    kinds = _kind_order(by_kind)
+    for kind in kinds:
+        gains = sorted(by_kind[kind])
+        rates = [by_kind[kind][g][0] for g in gains]
+        color = _kind_color(kind, kinds)
+        zeros = _zero_crossings(gains, rates)
+        label = kind
+        if zeros:
+            label += f" (crosses 0 at g≈{', '.join(f'{z:.2f}' for z in zeros)})"
+        ax.plot(gains, rates, color=color, marker="o", ms=5, lw=1.6, label=label)
+        if zeros:
+            ax.plot(zeros, [0.0] * len(zeros), ls="none", marker="D", ms=8, mfc="white", mec=color, mew=1.8)
+            crossed = True
+    handles, labels = ax.get_legend_handles_labels()
+    if crossed:
+        handles.append(Line2D([], [], ls="none", marker="D", ms=7, mfc="white", mec="0.3", mew=1.5))
+        labels.append("zero crossing (interpolated)")
+    Ts = [T for points in by_kind.values() for _, T in points.values()]
+    T_text = f"T={Ts[0]}" if len(set(Ts)) == 1 else f"longest T per point, T={min(Ts)}..{max(Ts)}"
+    ax.set_xlabel("orthogonal gain g")
+    ax.set_ylabel("fitted rate (per step)")
+    ax.set_title(f"Decay rate of the Jacobian norm vs gain ({T_text})")
+    ax.grid(True, alpha=0.3)
+    ax.text(1.0, 1.0, " g = 1", transform=ax.get_xaxis_transform(), ha="left", va="top", fontsize="small",
+            color="0.3")
+    _legend(ax, handles, labels)
+    return _save(fig, folder, "decay_rate_vs_gain.png")
+
+
+def fig_grad_step0_vs_T(cases, colors, folder):
+    """Gradient norm reaching step 0 against T (log-log), one panel per kind, one line per init."""
+    lines = {}  # kind -> init -> [(T, value)]
+    for c in cases:
+        value = c["values"].get("grad_step0")
+        if _finite(value) and value > 0:
+            lines.setdefault(c["params"]["kind"], {}).setdefault(c["params"]["init"], []).append(
+                (c["params"]["T"], value))
+    if not lines:
+        return None
+    kinds = _kind_order(lines)
+    ncols = 1 if len(kinds) == 1 else 2
+    nrows = math.ceil(len(kinds) / ncols)
+    inits = sorted({i for per_kind in lines.values() for i in per_kind}, key=_init_key)
+    outside = len(inits) > MAX_LEGEND_INSIDE or len(kinds) > 1
+    width = WIDE_FIGSIZE[0] if outside else FIGSIZE[0]
+    fig = _new_figure((width, FIGSIZE[1] if nrows == 1 else 3.2 * nrows))
+    axes = []
+    for i, kind in enumerate(kinds):
+        ax = fig.add_subplot(nrows, ncols, i + 1, sharey=None)
+        for init in sorted(lines[kind], key=_init_key):
+            points = sorted(lines[kind][init])
+            ax.loglog([T for T, _ in points], [v for _, v in points], color=colors[init], marker="o", ms=4,
+                      lw=1.5, label=init)
+        ax.set_title(kind, fontsize="medium")
+        ax.set_xlabel("sequence length T (steps)")
+        if i % ncols == 0:
+            ax.set_ylabel(r"$\|\partial L/\partial s_0\|_2$")
+        ax.grid(True, which="major", alpha=0.3)
+        axes.append(ax)
+    handles = [Line2D([], [], color=colors[i], marker="o", ms=4, lw=1.5) for i in inits]
+    # one legend for the figure, beside the top-right panel
+    _legend(axes[min(ncols, len(axes)) - 1], handles, inits, outside=outside, title="init")
+    fig.suptitle("Gradient reaching step 0 vs T (unit loss gradient at step T−1)")
+    return _save(fig, folder, "decay_grad_step0_vs_T.png")
+
+
+def fig_temporal(kind, cases, colors, folder):
+    """Norm of the parameter gradient coming from lag l, one line per init."""
+    fig = _new_figure()
+    ax = fig.add_subplot()
+    drawn = _lag_lines(ax, cases, "temporal", colors)
+    if not drawn:
+        return None
+    ax.set_xlabel(LAG_LABEL)
+    ax.set_ylabel(r"$\|\partial L/\partial\theta_{T-1-l}\|_2$ (share of $\partial L/\partial W$ from lag l)")
+    ax.yaxis.label.set_fontsize("small")
+    ax.set_title(f"{kind}: parameter gradient by lag, loss at step T−1 ({_T_text(drawn)})")
+    ax.grid(True, which="major", alpha=0.3)
+    _legend(ax)
+    return _save(fig, folder, f"decay_temporal_{_safe(kind)}.png")
+
+
+_MODE_STYLE = {"kstep": dict(ls="-", marker="o"), "chunk": dict(ls="--", marker="s")}
+_MODE_NAME = {"kstep": "k-step", "chunk": "chunk"}
+
+
+def _tbptt_rows(cases):
+    """{init: {kind: {'T', 'full', mode: [(K, cosine, rel_error)]}}} at the longest T of each (kind, init)."""
+    longest = {key: c["params"]["T"] for key, c in _longest_T(cases).items()}
+    rows = {}
+    for c in cases:
+        kind, init, T = c["params"]["kind"], c["params"]["init"], c["params"]["T"]
+        if T != longest[(kind, init)]:
+            continue
+        v = c["values"]
+        mode = v.get("mode") or str(c["params"].get("truncation", "")).partition(":")[0]
+        entry = rows.setdefault(init, {}).setdefault(kind, {"T": T, "full": False})
+        if mode == "full":
+            entry["full"] = True
+        elif mode in _MODE_STYLE and _finite(v.get("K")):
+            entry.setdefault(mode, []).append((v["K"], v.get("cosine"), v.get("rel_error")))
+    return rows
+
+
+def fig_tbptt_vs_K(cases, folder):
+    """Cosine similarity and relative error of truncated BPTT against K; one row of panels per init."""
+    panels = []  # (init, [(which, kind_lines)]) for rows with something to draw
+    for init in sorted(_tbptt_rows(cases), key=_init_key):
+        per_kind = _tbptt_rows(cases)[init]
+        row = []
+        for which, index in (("cosine", 1), ("rel_error", 2)):
+            found = False
+            for entry in per_kind.values():
+                for mode in _MODE_STYLE:
+                    ys = [p[index] for p in entry.get(mode, [])]
+                    found |= any(_finite(y) and (which == "cosine" or y > 0) for y in ys)
+            if found:
+                row.append(which)
+        if row:
+            panels.append((init, row, per_kind))
+    if not panels:
+        return None
+    all_kinds = _kind_order({k for _, _, per_kind in panels for k in per_kind})
+    ncols = max(len(row) for _, row, _ in panels)
+    fig = _new_figure((10.0 if ncols == 2 else WIDE_FIGSIZE[0], 4.2 * len(panels) if len(panels) > 1 else 4.5))
+    Ts = sorted({e["T"] for _, _, per_kind in panels for e in per_kind.values()})
+    any_full = False
+    legend_ax = None
+    for r, (init, row, per_kind) in enumerate(panels):
+        for col, which in enumerate(row):
+            ax = fig.add_subplot(len(panels), ncols, r * ncols + col + 1)
+            index = 1 if which == "cosine" else 2
+            for kind in _kind_order(per_kind):
+                entry = per_kind[kind]
+                for mode, style in _MODE_STYLE.items():
+                    points = sorted(entry.get(mode, []))
+                    ks = [p[0] for p in points]
+                    ys = [p[index] if _finite(p[index]) and (which == "cosine" or p[index] > 0) else np.nan
+                          for p in points]
+                    if _has_points(np.asarray(ys, dtype=np.float64)):
+                        ax.plot(ks, ys, color=_kind_color(kind, all_kinds), ms=5, lw=1.5, **style)
+            ax.set_xscale("log")
+            ax.set_xlabel("truncation K (steps)")
+            if which == "cosine":
+                if any(e["full"] for e in per_kind.values()):
+                    ax.axhline(1.0, color="0.35", lw=1.0, ls=":")
+                    any_full = True
+                ax.set_ylabel("cosine similarity to full BPTT")
+                ax.set_title(f"cosine similarity, init {init}", fontsize="medium")
+            else:
+                ax.set_yscale("log")
+                ax.set_ylabel(r"relative error $\|g_K - g\|\,/\,\|g\|$")
+                ax.set_title(f"relative error, init {init}", fontsize="medium")
+            ax.grid(True, which="major", alpha=0.3)
+            if r == 0 and col == len(row) - 1:
+                legend_ax = ax
+    handles = [Line2D([], [], color=_kind_color(k, all_kinds), lw=2.5) for k in all_kinds]
+    labels = list(all_kinds)
+    for mode, style in _MODE_STYLE.items():
+        handles.append(Line2D([], [], color="0.2", ms=5, lw=1.5, **style))
+        labels.append(_MODE_NAME[mode])
+    if any_full:
+        handles.append(Line2D([], [], color="0.35", lw=1.0, ls=":"))
+        labels.append("full BPTT (cosine 1)")
+    _legend(legend_ax, handles, labels, outside=True)
+    T_text = f"T={Ts[0]}" if len(Ts) == 1 else f"longest T per kind, T={Ts[0]}..{Ts[-1]}"
+    fig.suptitle(f"Truncated BPTT against full BPTT vs truncation K ({T_text})")
+    return _save(fig, folder, "tbptt_vs_K.png")
+
+
+# ---- entry point ----------------------------------------------------------------------------------------
+
+def write_figures(data, folder):
+    """Write the run's figures (see the module docstring) into ``folder``, created if needed.
+
+    data: a loaded results dict (rnnbench.runs.load_run). Returns the paths
+    written, in a fixed order: decay figures (norm vs lag per kind, rate vs
+    gain, grad at step 0 vs T, temporal per kind), then tbptt."""
+    folder = Path(folder)
+    decay_cases = _ok(data, "decay")
+    tbptt_cases = _ok(data, "tbptt")
+    if not decay_cases and not tbptt_cases:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    if decay_cases:
+        longest = _longest_T(decay_cases)
+        colors = _init_colors(init for _, init in longest)
+        kinds = _kind_order({kind for kind, _ in longest})
+        per_kind = {k: {key: c for key, c in longest.items() if key[0] == k} for k in kinds}
+        written += [fig_norm_vs_lag(k, per_kind[k], colors, folder) for k in kinds]
+        written.append(fig_rate_vs_gain(longest, folder))
+        written.append(fig_grad_step0_vs_T(decay_cases, colors, folder))
+        written += [fig_temporal(k, per_kind[k], colors, folder) for k in kinds]
+    if tbptt_cases:
+        written.append(fig_tbptt_vs_K(tbptt_cases, folder))
+    return [p for p in written if p is not None]

@@ -1,0 +1,70 @@
+"""Run a suite case by case into a run folder."""
+import signal
+import sys
+import time
+import traceback
+
+import click
+
+from .environment import capture_environment
+from .measure import run_case
+from .runs import RunFolder
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so the run folder is closed as 'interrupted'."""
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(f"signal {signum}")
+
+
+def apply_options(suite, backend=None, dtype=None, seed=None, filters=()):
+    """Override case fields from the command line; keep cases whose id contains every filter."""
+    cases = []
+    for case in suite.cases:
+        if not all(f in case["id"] for f in filters):
+            continue
+        case = dict(case)
+        for key, value in (("backend", backend), ("dtype", dtype), ("seed", seed)):
+            if value is not None:
+                case[key] = value
+        cases.append(case)
+    if not cases:
+        raise ValueError(f"filter: no case of suite {suite.name!r} matches {list(filters)}")
+    suite.cases = cases
+    return suite
+
+
+def run_suite(suite, out_dir, options, progress=True):
+    """Measure every case of ``suite`` into a RunFolder at ``out_dir``.
+
+    A failing case is recorded with its error and the run goes on. Ctrl-C or
+    SIGTERM stops it with status 'interrupted' (the cases done so far stay).
+    Returns the RunFolder."""
+    run = RunFolder(out_dir, suite, options, capture_environment())
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    status = "interrupted"
+    try:
+        with click.progressbar(suite.cases, label=f"{suite.name}", file=sys.stderr,
+                               item_show_func=lambda c: c["id"] if c else "",
+                               hidden=not progress) as bar:
+            for case in bar:
+                start = time.perf_counter()
+                try:
+                    values, series = run_case(case)
+                    error = None
+                except Exception as exc:  # recorded with the case; the run goes on
+                    values, series = {}, {}
+                    error = f"{type(exc).__name__}: {exc}"
+                    if not isinstance(exc, ValueError):
+                        error += "\n" + traceback.format_exc(limit=3)
+                run.add_case({"id": case["id"], "measurement": case["measurement"],
+                              "params": {k: v for k, v in case.items() if k != "id"},
+                              "status": "ok" if error is None else "error", "error": error,
+                              "seconds": time.perf_counter() - start, "values": values, "series": series})
+        status = "complete"
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        run.finish(status)
+    return run

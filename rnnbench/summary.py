@@ -1,0 +1,61 @@
+"""Short text tables of a run's headline numbers, for the terminal."""
+from collections import defaultdict
+
+
+def _fmt(value, spec):
+    """format(value, spec), or a dash of the same width for a missing value."""
+    if value is None:
+        width = "".join(ch for ch in spec.split(".")[0] if ch.isdigit())
+        return "-".rjust(int(width) if width else 1)
+    return format(value, spec)
+
+
+def decay_table(cases):
+    """Per kind and init, at the longest T: fitted rate, e-folding length, steps in the past."""
+    longest = {}
+    for c in cases:
+        if c["measurement"] == "decay" and c["status"] == "ok":
+            key = (c["params"]["kind"], c["params"]["init"])
+            if key not in longest or c["params"]["T"] > longest[key]["params"]["T"]:
+                longest[key] = c
+    if not longest:
+        return []
+    lines = [f"{'kind':9s} {'init':16s} {'T':>5s} {'rate/step':>10s} {'e-fold':>8s} {'grad@0':>9s} "
+             f"{'in past':>8s}"]
+    for (kind, init), c in longest.items():
+        v = c["values"]
+        lines.append(f"{kind:9s} {init:16s} {c['params']['T']:5d} {_fmt(v['rate'], '+10.4f')} "
+                     f"{_fmt(v['e_folding'], '8.1f')} {_fmt(v['grad_step0'], '9.1e')} "
+                     f"{_fmt(v['steps_in_past'], '8.0%')}")
+    return lines
+
+
+def tbptt_table(cases):
+    """Per kind, init and mode: cosine to full BPTT for each K."""
+    table = defaultdict(dict)
+    ks = set()
+    for c in cases:
+        if c["measurement"] == "tbptt" and c["status"] == "ok" and c["values"]["mode"] != "full":
+            key = (c["params"]["kind"], c["params"]["init"], c["values"]["mode"])
+            table[key][c["values"]["K"]] = c["values"]["cosine"]
+            ks.add(c["values"]["K"])
+    if not table:
+        return []
+    ks = sorted(ks)
+    lines = [f"{'cosine to full BPTT':37s}" + "".join(f"{'K=' + str(k):>8s}" for k in ks)]
+    for (kind, init, mode), row in table.items():
+        lines.append(f"{kind:9s} {init:16s} {mode:10s}" + "".join(f"{_fmt(row.get(k), '8.4f')}" for k in ks))
+    return lines
+
+
+def summary_lines(data):
+    cases = data["cases"]
+    failed = [c for c in cases if c["status"] != "ok"]
+    lines = [f"{data['suite']['name']}: {len(cases)} of {data['suite']['cases_planned']} cases, "
+             f"{len(failed)} failed, status {data['status']}"]
+    for table in (decay_table(cases), tbptt_table(cases)):
+        if table:
+            lines += [""] + table
+    for c in failed:
+        lines.append(f"FAILED {c['id']}: {c['error'].splitlines()[0]}")
+    return lines
