@@ -203,15 +203,18 @@ def fig_norm_vs_lag(kind, cases, colors, folder):
     if not drawn:
         return None
     norms = np.concatenate([_positive(c["series"]["jacobian_norm"]) for c in drawn])
+    # an exploding bound would squash the measured lines: keep the axis on the data (in decades, so
+    # nothing overflows) and let bounds run off the top, clipped just beyond it
+    lo, hi = np.log10(np.nanmin(norms)), np.log10(np.nanmax(norms))
+    top = min(hi + (1.0 if hi - lo > 1 else 0.5), 300.0)
     bound_drawn = False
     for c in drawn:
         bound = _positive(c["series"].get("pascanu_bound") or [])
         if _has_points(bound):
-            ax.semilogy(np.arange(len(bound)), bound, color=colors[c["params"]["init"]], lw=1.0, ls="--")
+            ax.semilogy(np.arange(len(bound)), np.minimum(bound, 10.0 ** (top + 1)),
+                        color=colors[c["params"]["init"]], lw=1.0, ls="--")
             bound_drawn = True
-    # an exploding bound would squash the measured lines: keep the axis on the data, let bounds run off the top
-    lo, hi = np.nanmin(norms), np.nanmax(norms)
-    ax.set_ylim(lo / 2, hi * 10 if hi / lo > 10 else hi * 3)
+    ax.set_ylim(10.0 ** (lo - 0.3), 10.0 ** top)
     handles, labels = ax.get_legend_handles_labels()
     if bound_drawn:
         handles.append(Line2D([], [], color="0.3", lw=1.0, ls="--"))

@@ -36,6 +36,12 @@ def log_mean(norms, axis=1):
     return out
 
 
+def geometric_mean(values):
+    """exp(mean(ln v)): 0 when any value underflowed to 0 (a real result, not a gap)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.exp(np.mean(np.log(np.asarray(values, dtype=np.float64)))))
+
+
 def build(case):
     """(net, params, x) for a case."""
     net = RNN(case["kind"], case["input_size"], case["hidden_size"], case["num_layers"])
@@ -62,7 +68,7 @@ def measure_decay(case):
     bound = decay.pascanu_bound(net, params, T)
     values = dict(
         rate=jac_fit.rate, e_folding=jac_fit.e_folding, half_life=jac_fit.half_life,
-        jacobian_norm_last=log_mean(jac[-1:])[0], grad_step0=log_mean(adj[:1])[0],
+        jacobian_norm_last=geometric_mean(jac[-1]), grad_step0=geometric_mean(adj[0]),
         adjoint_rate=decay.fit_rate(adj_by_lag), steps_in_past=in_past,
         sigma_1=spectral["sigma_1"], rho=spectral["rho"],
         pascanu_applies=bound is not None,
