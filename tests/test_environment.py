@@ -62,12 +62,13 @@ def test_numba_threads(env):
     assert env["numba"]["num_threads"] >= 1
 
 
-def test_capture_does_not_start_numbas_thread_pool():
-    """In a fresh process (so no earlier parallel region can interfere)."""
+def test_capture_does_not_start_numbas_thread_pool(tmp_path):
+    """In a fresh process (so no earlier parallel region can interfere), away from the
+    source tree so the installed package is the one imported."""
     code = ("import numba; from rnnbench.environment import capture_environment\n"
             "assert capture_environment()['numba']['threading_layer'] is None\n"
             "try:\n    numba.threading_layer()\nexcept ValueError:\n    print('pool not started')\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "pool not started"
 
