@@ -154,10 +154,12 @@ def _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh):
 
 @njit(cache=True, error_model="numpy")
 def backward_layer(kind, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, w_ih, w_hh, hs, cs, gates,
-                   hn_lin, dpre_ih, dpre_hh, dh, dc, dw_ih, dw_hh, db_ih, db_hh, adj_h, adj_c):
+                   hn_lin, dpre_ih, dpre_hh, dh, dc, dw_ih, dw_hh, db_ih, db_hh, adj_h, adj_c,
+                   want_dw, want_dx):
     """Backpropagate through steps t1 down to t0 of one layer, then add the
-    weight gradients of those steps to dw_ih, dw_hh, db_ih, db_hh and return
-    dx: [t1-t0+1, B, I], the gradient of the layer input x at those steps.
+    weight gradients of those steps to dw_ih, dw_hh, db_ih, db_hh (if
+    ``want_dw``) and return dx: [t1-t0+1, B, I], the gradient of the layer
+    input x at those steps (if ``want_dx``; else an empty array).
 
     ``dy``: [T, B, H] gradient arriving at each output (read at active steps
     only); ``d_hn``/``d_cn``: [B, H] gradient of the final state, injected at
@@ -206,8 +208,11 @@ def backward_layer(kind, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, w_ih, w_hh, 
     GH = dpre_ih.shape[2]
     p_ih = dpre_ih[t0:t1 + 1].reshape(n * B, GH)
     p_hh = dpre_hh[t0:t1 + 1].reshape(n * B, GH)
-    dw_ih += np.dot(p_ih.T, x[t0:t1 + 1].reshape(n * B, x.shape[2]))
-    dw_hh += np.dot(p_hh.T, hs[t0:t1 + 1].reshape(n * B, H))
-    db_ih += p_ih.sum(axis=0)
-    db_hh += p_hh.sum(axis=0)
-    return np.dot(p_ih, w_ih).reshape(n, B, x.shape[2])
+    if want_dw:
+        dw_ih += np.dot(p_ih.T, x[t0:t1 + 1].reshape(n * B, x.shape[2]))
+        dw_hh += np.dot(p_hh.T, hs[t0:t1 + 1].reshape(n * B, H))
+        db_ih += p_ih.sum(axis=0)
+        db_hh += p_hh.sum(axis=0)
+    if want_dx:
+        return np.dot(p_ih, w_ih).reshape(n, B, x.shape[2])
+    return np.empty((0, B, x.shape[2]), dtype=x.dtype)

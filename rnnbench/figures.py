@@ -33,6 +33,7 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, FormatStrFormatter, MaxNLocator, NullFormatter
 
 KIND_COLORS = {"rnn_tanh": "tab:blue", "rnn_relu": "tab:orange", "lstm": "tab:green", "gru": "tab:red"}
 _SPARE_COLORS = ("tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray")
@@ -144,9 +145,9 @@ def _init_colors(inits):
 
 
 def _T_text(cases):
-    """'T=100' when every case shares T, else 'longest T per line, T=10..100'."""
+    """'T=100' when every case shares T, else 'T=10..100' (each line's T is then in the legend)."""
     Ts = sorted({c["params"]["T"] for c in cases})
-    return f"T={Ts[0]}" if len(Ts) == 1 else f"longest T per line, T={Ts[0]}..{Ts[-1]}"
+    return f"T={Ts[0]}" if len(Ts) == 1 else f"T={Ts[0]}..{Ts[-1]}"
 
 
 def _safe(name):
@@ -173,6 +174,13 @@ def _legend(ax, handles=None, labels=None, outside=None, **kwargs):
     return ax.legend(handles, labels, loc="best", fontsize="small", **kwargs)
 
 
+def _plain_log_ticks(axis, values):
+    """Ticks of a log axis at the values used, written plainly (10, 30, 100 rather than 10^1, 10^2)."""
+    axis.set_major_locator(FixedLocator(sorted(set(values))))
+    axis.set_major_formatter(FormatStrFormatter("%g"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def _save(fig, folder, name):
     path = Path(folder) / name
     fig.tight_layout()
@@ -185,11 +193,13 @@ def _lag_lines(ax, cases, key, colors):
     drawn = []
     for (kind, init), c in sorted(cases.items(), key=lambda kv: _init_key(kv[0][1])):
         y = _positive(c.get("series", {}).get(key) or [])
-        if not _has_points(y):
-            continue
-        ax.semilogy(np.arange(len(y)), y, color=colors[init], lw=1.6,
-                    label=f"{init} (T={c['params']['T']})")
-        drawn.append(c)
+        if _has_points(y):
+            ax.semilogy(np.arange(len(y)), y, color=colors[init], lw=1.6, label=init)
+            drawn.append(c)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    if len({c["params"]["T"] for c in drawn}) > 1:  # name each line's T only when they differ
+        for line, c in zip(ax.get_lines(), drawn):
+            line.set_label(f"{c['params']['init']} (T={c['params']['T']})")
     return drawn
 
 
@@ -221,7 +231,7 @@ def fig_norm_vs_lag(kind, cases, colors, folder):
         labels.append(r"Pascanu bound ($\sigma_1^{\,l}$)")
     ax.set_xlabel(LAG_LABEL)
     ax.set_ylabel(r"$\|\partial s_{T-1}\,/\,\partial s_{T-1-l}\|_2$")
-    ax.set_title(f"{kind}: state Jacobian norm vs lag ({_T_text(drawn)})")
+    ax.set_title(f"{kind}: state Jacobian norm vs lag ({_T_text(drawn)})", fontsize="medium")
     ax.grid(True, which="major", alpha=0.3)
     _legend(ax, handles, labels)
     return _save(fig, folder, f"decay_norm_vs_lag_{_safe(kind)}.png")
@@ -272,12 +282,12 @@ def fig_rate_vs_gain(longest, folder):
         handles.append(Line2D([], [], ls="none", marker="D", ms=7, mfc="white", mec="0.3", mew=1.5))
         labels.append("zero crossing (interpolated)")
     Ts = [T for points in by_kind.values() for _, T in points.values()]
-    T_text = f"T={Ts[0]}" if len(set(Ts)) == 1 else f"longest T per point, T={min(Ts)}..{max(Ts)}"
+    T_text = f"T={Ts[0]}" if len(set(Ts)) == 1 else f"longest T of each, T={min(Ts)}..{max(Ts)}"
     ax.set_xlabel("orthogonal gain g")
     ax.set_ylabel("fitted rate (per step)")
     ax.set_title(f"Decay rate of the Jacobian norm vs gain ({T_text})")
     ax.grid(True, alpha=0.3)
-    ax.text(1.0, 1.0, " g = 1", transform=ax.get_xaxis_transform(), ha="left", va="top", fontsize="small",
+    ax.text(1.0, 0.98, " g = 1", transform=ax.get_xaxis_transform(), ha="left", va="top", fontsize="small",
             color="0.3")
     _legend(ax, handles, labels)
     return _save(fig, folder, "decay_rate_vs_gain.png")
@@ -307,6 +317,7 @@ def fig_grad_step0_vs_T(cases, colors, folder):
             points = sorted(lines[kind][init])
             ax.loglog([T for T, _ in points], [v for _, v in points], color=colors[init], marker="o", ms=4,
                       lw=1.5, label=init)
+        _plain_log_ticks(ax.xaxis, [T for points in lines[kind].values() for T, _ in points])
         ax.set_title(kind, fontsize="medium")
         ax.set_xlabel("sequence length T (steps)")
         if i % ncols == 0:
@@ -328,9 +339,8 @@ def fig_temporal(kind, cases, colors, folder):
     if not drawn:
         return None
     ax.set_xlabel(LAG_LABEL)
-    ax.set_ylabel(r"$\|\partial L/\partial\theta_{T-1-l}\|_2$ (share of $\partial L/\partial W$ from lag l)")
-    ax.yaxis.label.set_fontsize("small")
-    ax.set_title(f"{kind}: parameter gradient by lag, loss at step T−1 ({_T_text(drawn)})")
+    ax.set_ylabel(r"$\|\partial L/\partial\theta_{T-1-l}\|_2$")
+    ax.set_title(f"{kind}: share of ∂L/∂W from lag l, loss at step T−1 ({_T_text(drawn)})", fontsize="medium")
     ax.grid(True, which="major", alpha=0.3)
     _legend(ax)
     return _save(fig, folder, f"decay_temporal_{_safe(kind)}.png")
@@ -361,8 +371,9 @@ def _tbptt_rows(cases):
 def fig_tbptt_vs_K(cases, folder):
     """Cosine similarity and relative error of truncated BPTT against K; one row of panels per init."""
     panels = []  # (init, [(which, kind_lines)]) for rows with something to draw
-    for init in sorted(_tbptt_rows(cases), key=_init_key):
-        per_kind = _tbptt_rows(cases)[init]
+    rows = _tbptt_rows(cases)
+    for init in sorted(rows, key=_init_key):
+        per_kind = rows[init]
         row = []
         for which, index in (("cosine", 1), ("rel_error", 2)):
             found = False
@@ -396,6 +407,8 @@ def fig_tbptt_vs_K(cases, folder):
                     if _has_points(np.asarray(ys, dtype=np.float64)):
                         ax.plot(ks, ys, color=_kind_color(kind, all_kinds), ms=5, lw=1.5, **style)
             ax.set_xscale("log")
+            _plain_log_ticks(ax.xaxis, [p[0] for e in per_kind.values() for m in _MODE_STYLE
+                                        for p in e.get(m, [])])
             ax.set_xlabel("truncation K (steps)")
             if which == "cosine":
                 if any(e["full"] for e in per_kind.values()):
@@ -419,7 +432,7 @@ def fig_tbptt_vs_K(cases, folder):
         handles.append(Line2D([], [], color="0.35", lw=1.0, ls=":"))
         labels.append("full BPTT (cosine 1)")
     _legend(legend_ax, handles, labels, outside=True)
-    T_text = f"T={Ts[0]}" if len(Ts) == 1 else f"longest T per kind, T={Ts[0]}..{Ts[-1]}"
+    T_text = f"T={Ts[0]}" if len(Ts) == 1 else f"longest T of each, T={Ts[0]}..{Ts[-1]}"
     fig.suptitle(f"Truncated BPTT against full BPTT vs truncation K ({T_text})")
     return _save(fig, folder, "tbptt_vs_K.png")
 

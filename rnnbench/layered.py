@@ -41,15 +41,16 @@ class LayerKernels(Protocol):
     def forward_layer(self, kind, x, h0, c0, w, lengths):
         """-> (y [T, B, H], h_n [B, H], c_n [B, H] or None, tape for backward_layer)."""
 
-    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw, record=None):
+    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw, record=None,
+                       need_dx=True):
         """Backpropagate steps t1..t0 (gradient entering from dy [T, B, H] at
         active steps and d_hn/d_cn [B, H] at step lengths[b]-1; state gradient
         dropped at multiples of ``chunk`` when chunk > 0). Adds the weight
-        gradients into dw (same shapes as w); fills ``record`` (a StepRecord)
-        for steps t0..t1 when given.
+        gradients into dw (same shapes as w; None: skip them); fills
+        ``record`` (a StepRecord) for steps t0..t1 when given.
 
-        -> (dx [t1-t0+1, B, I], dh [B, H], dc [B, H]): dh, dc are the gradient
-        of the state entering step t0."""
+        -> (dx [t1-t0+1, B, I] or None unless need_dx, dh [B, H], dc [B, H]):
+        dh, dc are the gradient of the state entering step t0."""
 
 
 def reversal_index(lengths, T):
@@ -91,14 +92,15 @@ class LayeredBackend:
         output, h_n, c_n, _, _ = self._run_forward(p)
         return output, h_n, c_n
 
-    def backward(self, p, d_output, d_h_n, d_c_n, trunc, records=None):
+    def backward(self, p, d_output, d_h_n, d_c_n, trunc, records=None, sweep_only=False):
         """Full and chunk truncation: one backward sweep per layer. kstep:K
         (K < T-1): one sweep over steps max(0, t-K)..t per loss step t, so
         O(T*K) cell backward steps per layer (windows with no loss are skipped).
 
         ``records``: a list to receive one StepRecord per layer and direction
         (index layer * D + direction; the reverse direction's in reversed time);
-        full truncation only."""
+        full truncation only. ``sweep_only``: skip the weight gradients and the
+        gradient of x (for records; the returned params and x are then None)."""
         net, k = p.net, self.kernels
         T, B, _ = p.x.shape
         H, D = net.hidden_size, net.num_directions
@@ -144,15 +146,19 @@ class LayeredBackend:
                     if d == 1:
                         dy = dy[rev, batch]
                     w = net.layer_weights(p.params, layer, d)
-                    dw = net.layer_weights(g_params, layer, d)
+                    dw = None if sweep_only else net.layer_weights(g_params, layer, d)
+                    need_dx = layer > 0 or not sweep_only
                     dx, dh, dc = k.backward_layer(net.kind, tapes[s], w, dy, dh_last[s], dc_last[s],
                                                   p.lengths, t0, t1, chunk, dw,
-                                                  records[s] if records is not None else None)
-                    below[t0:t1 + 1] += dx if d == 0 else dx[rev, batch]
+                                                  records[s] if records is not None else None, need_dx)
+                    if need_dx:
+                        below[t0:t1 + 1] += dx if d == 0 else dx[rev, batch]
                     if t0 == 0:
                         g_h0[s] += dh
                         if dc is not None:
                             g_c0[s] += dc
                 grad_above = below
             g_x[t0:t1 + 1] += grad_above[t0:t1 + 1]
+        if sweep_only:
+            return None, None, g_h0, g_c0
         return g_params, g_x, g_h0, g_c0

@@ -50,9 +50,34 @@ def test_tanh_float32_is_odd_and_handles_special_values():
     assert np.signbit(got[4])
 
 
-def test_tanh_float64_is_libm():
-    x = np.random.default_rng(1).standard_normal(10_000) * 5
-    np.testing.assert_array_equal(_run(_apply_tanh, x), np.array([math.tanh(v) for v in x]))
+@njit(error_model="numpy")
+def _apply_exp(a, out):
+    for i in range(a.size):
+        out[i] = cells._exp_f64(a[i])
+
+
+def _ulps_f64(got, exact):
+    return np.abs(got - exact) / np.spacing(np.abs(exact))
+
+
+def test_exp_float64_within_one_ulp_of_libm():
+    x = np.random.default_rng(1).uniform(-707, 709.78, 300_000)
+    assert _ulps_f64(_run(_apply_exp, x), np.array([math.exp(v) for v in x])).max() <= 1.0
+    edge = _run(_apply_exp, np.array([709.78, 709.8, np.inf, np.nan, 0.0, -0.0, -707.0]))
+    assert np.isfinite(edge[0]) and edge[1] == np.inf and edge[2] == np.inf and np.isnan(edge[3])
+    assert edge[4] == 1.0 and edge[5] == 1.0 and edge[6] == math.exp(-707.0)
+
+
+def test_tanh_float64_within_two_ulp_of_libm():
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.standard_normal(200_000) * 3, rng.uniform(-0.7, 0.7, 100_000),
+                        10.0 ** rng.uniform(-300, 2.7, 100_000) * rng.choice([-1, 1], 100_000)])
+    got = _run(_apply_tanh, x)
+    assert _ulps_f64(got, np.array([math.tanh(v) for v in x])).max() <= 2.0
+    special = _run(_apply_tanh, np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-310, 400.0]))
+    np.testing.assert_array_equal(special, [np.nan, 1, -1, 0, -0.0, 1e-310, 1])
+    assert np.signbit(special[4])
+    np.testing.assert_array_equal(_run(_apply_tanh, -x), -got)
 
 
 @pytest.mark.parametrize("dtype,rtol,atol", [(np.float64, 3 * 2.0 ** -52, 0), (np.float32, 0, 2e-7)])

@@ -1,60 +1,94 @@
-"""PNG figures of a run: the expected files, valid and deterministic; none without data."""
+"""PNG figures of a run: the files written, their validity and determinism."""
+import copy
+
 import pytest
 
-from rnnbench.figures import write_figures
+from rnnbench.figures import KIND_COLORS, write_figures
 from rnnbench.harness import run_suite
+from rnnbench.runs import load_run
 from rnnbench.suite import load_suite
 
-SUITE = """
-name = "figs"
-description = "tiny decay and tbptt cases"
+TINY_SUITE = """
+name = "tiny-figures"
+description = "a tiny decay and tbptt suite for the figures tests"
+
 [defaults]
-input_size = 3
+input_size = 4
 hidden_size = 8
-batch = 2
+batch = 1
+input_scale = 0.1
+
 [[cases]]
 measurement = "decay"
 kind = ["rnn_tanh", "lstm"]
 init = ["orthogonal:0.5", "orthogonal:1.5"]
 T = [10, 20]
+
 [[cases]]
 measurement = "tbptt"
 kind = ["rnn_tanh", "lstm"]
 T = 20
+input_scale = 1.0
 truncation = ["kstep:1", "kstep:5", "chunk:5", "full"]
 """
 
-EXPECTED = ["decay_grad_step0_vs_T.png", "decay_norm_vs_lag_lstm.png", "decay_norm_vs_lag_rnn_tanh.png",
-            "decay_rate_vs_gain.png", "decay_temporal_lstm.png", "decay_temporal_rnn_tanh.png", "tbptt_vs_K.png"]
+EXPECTED = [
+    "decay_norm_vs_lag_rnn_tanh.png", "decay_norm_vs_lag_lstm.png", "decay_rate_vs_gain.png",
+    "decay_grad_step0_vs_T.png", "decay_temporal_rnn_tanh.png", "decay_temporal_lstm.png", "tbptt_vs_K.png",
+]
 
 
 @pytest.fixture(scope="module")
 def run_data(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("figs")
-    (folder / "figs.toml").write_text(SUITE)
-    run = run_suite(load_suite(str(folder / "figs.toml")), folder / "run", {}, progress=False)
-    return {**run.header, "cases": run.cases}
+    root = tmp_path_factory.mktemp("figures")
+    suite_file = root / "tiny.toml"
+    suite_file.write_text(TINY_SUITE)
+    run = run_suite(load_suite(str(suite_file)), root / "run", options={}, progress=False)
+    data = load_run(run.path)
+    assert data["status"] == "complete"
+    assert all(c["status"] == "ok" for c in data["cases"]), [c["error"] for c in data["cases"]]
+    return data
 
 
-def test_expected_figures_are_valid_pngs_and_deterministic(run_data, tmp_path):
-    first = write_figures(run_data, tmp_path / "a")
-    assert sorted(p.name for p in first) == EXPECTED
-    for path in first:
-        data = path.read_bytes()
-        assert data.startswith(b"\x89PNG") and len(data) > 10_000
-    second = write_figures(run_data, tmp_path / "b")
-    assert [p.name for p in first] == [p.name for p in second]
-    for a, b in zip(first, second):
-        assert a.read_bytes() == b.read_bytes(), a.name
+def test_writes_the_expected_pngs_deterministically(run_data, tmp_path):
+    paths = write_figures(run_data, tmp_path / "a")
+    assert [p.name for p in paths] == EXPECTED
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(EXPECTED)
+    for p in paths:
+        data = p.read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n"), p.name
+        assert len(data) > 10_000, p.name
+        assert b"Software" not in data, p.name
+    again = write_figures(run_data, tmp_path / "b")
+    assert [p.name for p in again] == EXPECTED
+    for first, second in zip(paths, again):
+        assert first.read_bytes() == second.read_bytes(), first.name
 
 
-def test_only_tbptt_cases_give_only_the_tbptt_figure(run_data, tmp_path):
-    data = {**run_data, "cases": [c for c in run_data["cases"] if c["measurement"] == "tbptt"]}
-    assert [p.name for p in write_figures(data, tmp_path)] == ["tbptt_vs_K.png"]
+def test_only_failed_cases_write_nothing(run_data, tmp_path):
+    data = copy.deepcopy(run_data)
+    for c in data["cases"]:
+        c.update(status="error", error="RuntimeError: boom", values={}, series={})
+    assert write_figures(data, tmp_path / "figs") == []
+    assert not (tmp_path / "figs").exists() or not any((tmp_path / "figs").iterdir())
+    assert write_figures({"cases": []}, tmp_path / "none") == []
 
 
-def test_failed_cases_give_no_figures(run_data, tmp_path):
-    failed = [{**c, "status": "error", "error": "ValueError: x", "values": {}, "series": {}}
-              for c in run_data["cases"]]
-    assert write_figures({**run_data, "cases": failed}, tmp_path / "none") == []
-    assert not list((tmp_path / "none").glob("*.png"))
+def test_missing_values_are_skipped_not_plotted_as_empty(run_data, tmp_path):
+    """Nulls and non-positive values drop points; a figure with no point left is not written;
+    one gain per kind gives no rate-vs-gain figure."""
+    data = copy.deepcopy(run_data)
+    data["cases"] = [c for c in data["cases"] if c["measurement"] == "decay"
+                     and c["params"]["init"] == "orthogonal:0.5"]
+    for c in data["cases"]:
+        c["series"]["jacobian_norm"][1:4] = [None, 0.0, -1.0]
+        if c["params"]["kind"] == "lstm":
+            c["series"]["temporal"] = [None] * len(c["series"]["temporal"])
+    names = [p.name for p in write_figures(data, tmp_path)]
+    assert names == ["decay_norm_vs_lag_rnn_tanh.png", "decay_norm_vs_lag_lstm.png",
+                     "decay_grad_step0_vs_T.png", "decay_temporal_rnn_tanh.png"]
+
+
+def test_kind_colours_are_fixed():
+    assert set(KIND_COLORS) == {"rnn_tanh", "rnn_relu", "lstm", "gru"}
+    assert len(set(KIND_COLORS.values())) == 4

@@ -48,8 +48,11 @@ class NumbaLayers:
         forward_layer(kid, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, gates, hn_lin, y)
         return y, hs[T], (cs[T] if kid == LSTM else None), Tape(x, hs, cs, gates, hn_lin)
 
-    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw, record=None):
+    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw, record=None,
+                       need_dx=True):
         w_ih, w_hh, _, _ = w
+        if dw is None:  # skipped: typed placeholders for the compiled signature
+            dw = (np.empty((0, 0), w_ih.dtype),) * 2 + (np.empty(0, w_ih.dtype),) * 2
         dw_ih, dw_hh, db_ih, db_hh = dw
         kid = KIND_IDS[kind]
         T, B, _ = tape.x.shape
@@ -63,10 +66,10 @@ class NumbaLayers:
         dx = backward_layer(kid, t0, t1, chunk, np.ascontiguousarray(dy), np.ascontiguousarray(d_hn),
                             np.ascontiguousarray(d_cn), lengths, tape.x, w_ih, w_hh, tape.hs, tape.cs,
                             tape.gates, tape.hn_lin, dpre_ih, dpre_hh, dh, dc, dw_ih, dw_hh, db_ih, db_hh,
-                            adj_h, adj_c)
+                            adj_h, adj_c, dw_ih.size > 0, need_dx)
         if record is not None:  # full sweep only: the workspaces hold every step
             record.dpre_ih, record.dpre_hh = dpre_ih, dpre_hh
-        return dx, dh, (dc if kid == LSTM else None)
+        return (dx if need_dx else None), dh, (dc if kid == LSTM else None)
 
 
 BACKEND = LayeredBackend(NumbaLayers())

@@ -115,10 +115,10 @@ class NumpyLayers:
                     c = np.where(active, c_new, c)
         return y, h, c, Tape(x, h_prev, saved)
 
-    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw, record=None):
+    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw, record=None,
+                       need_dx=True):
         cell = CELLS[kind]
         w_ih, w_hh, _, _ = w
-        dw_ih, dw_hh, db_ih, db_hh = dw
         dh = np.zeros_like(d_hn)
         dc = np.zeros_like(d_hn)
         dx = np.zeros((t1 - t0 + 1,) + tape.x.shape[1:], dtype=tape.x.dtype)
@@ -140,15 +140,17 @@ class NumpyLayers:
                 da_x, da_h = np.where(active, da_x, 0), np.where(active, da_h, 0)
                 if record is not None:
                     record.dpre_ih[t], record.dpre_hh[t] = da_x, da_h
-                dw_ih += da_x.T @ tape.x[t]
-                db_ih += da_x.sum(axis=0)
-                dw_hh += da_h.T @ tape.h_prev[t]
-                db_hh += da_h.sum(axis=0)
+                if dw is not None:
+                    dw_ih, dw_hh, db_ih, db_hh = dw
+                    dw_ih += da_x.T @ tape.x[t]
+                    db_ih += da_x.sum(axis=0)
+                    dw_hh += da_h.T @ tape.h_prev[t]
+                    db_hh += da_h.sum(axis=0)
                 dx[t - t0] = da_x @ w_ih
                 dh = np.where(active, dh_direct + da_h @ w_hh, dh)
                 if dc_prev is not None:
                     dc = np.where(active, dc_prev, dc)
-        return dx, dh, (dc if kind == "lstm" else None)
+        return (dx if need_dx else None), dh, (dc if kind == "lstm" else None)
 
 
 BACKEND = LayeredBackend(NumpyLayers())
