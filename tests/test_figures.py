@@ -74,6 +74,11 @@ def test_only_failed_cases_write_nothing(run_data, tmp_path):
     assert write_figures({"cases": []}, tmp_path / "none") == []
 
 
+def test_only_tbptt_cases_give_only_the_tbptt_figure(run_data, tmp_path):
+    data = {**run_data, "cases": [c for c in run_data["cases"] if c["measurement"] == "tbptt"]}
+    assert [p.name for p in write_figures(data, tmp_path)] == ["tbptt_vs_K.png"]
+
+
 def test_missing_values_are_skipped_not_plotted_as_empty(run_data, tmp_path):
     """Nulls and non-positive values drop points; a figure with no point left is not written;
     one gain per kind gives no rate-vs-gain figure."""
