@@ -60,6 +60,18 @@ def _records(impl, p, d_output, d_h_n, d_c_n):
     return records
 
 
+def spectral_norms(matrices):
+    """Largest singular value of each matrix in a stack [N, S, S]: sqrt of the top
+    eigenvalue of the Gram matrix M M^T (symmetric, so a fast eigensolver; the top
+    eigenvalue is well conditioned, so the result is accurate to a few ulp), with
+    each matrix scaled by its largest entry first so nothing under- or overflows."""
+    scale = np.max(np.abs(matrices), axis=(1, 2))
+    safe = np.where(scale > 0, scale, 1.0)
+    m = matrices / safe[:, None, None]
+    top = np.linalg.eigvalsh(m @ m.transpose(0, 2, 1))[:, -1]
+    return scale * np.sqrt(np.maximum(top, 0.0))
+
+
 def jacobian_norms(net, params, x, state0=None, backend="numba-cpu"):
     """Spectral norms of the state Jacobians back from the last step.
 
@@ -71,10 +83,11 @@ def jacobian_norms(net, params, x, state0=None, backend="numba-cpu"):
     Exact, not estimated: per sample, one full backward sweep with S seed
     vectors as a batch (the identity: seed k starts as e_k at s_{T-1}), run
     through the backend's own kernels; the adjoint reaching step t for seed k
-    is row k of d s_{T-1} / d s_t. Then one SVD per lag.
+    is row k of d s_{T-1} / d s_t. Then the largest singular value per lag
+    (``spectral_norms``).
     Cost per sample: a forward and a backward sweep at batch S
     (O(T S L G H^2) flops, G gates), O(T S (S + G H)) memory for the
-    records and tape, and T SVDs of S x S (O(T S^3)).
+    records and tape, and T symmetric eigenproblems of S x S (O(T S^3)).
     """
     impl, p = _setup(net, params, x, state0, backend, "jacobian_norms")
     net = p.net
@@ -98,7 +111,7 @@ def jacobian_norms(net, params, x, state0=None, backend="numba-cpu"):
             finite = np.isfinite(adjoints).all(axis=(1, 2))
             sv = np.full(T, np.inf)
             if finite.any():
-                sv[finite] = np.linalg.svd(adjoints[finite].astype(np.float64), compute_uv=False)[:, 0]
+                sv[finite] = spectral_norms(adjoints[finite].astype(np.float64))
             state_ok = np.all([np.isfinite(r.outputs[:, 0]).all(axis=1) for r in records], axis=0)
             undefined = np.flip(np.cumsum(np.flip(~state_ok))) > 0  # some state in s_t..s_{T-1} overflowed
             sv[:-1][undefined[:-1]] = np.nan  # row T-1 is the identity, defined anyway
