@@ -93,9 +93,8 @@ def _exp_f64(x):
     kf = t - _ROUND
     r = (x - kf * _LN2_HI) - kf * _LN2_LO
     c = _EXP_TAYLOR
-    p = c[13]
-    for i in range(12, -1, -1):
-        p = p * r + c[i]
+    p = ((((((c[13] * r + c[12]) * r + c[11]) * r + c[10]) * r + c[9]) * r + c[8]) * r + c[7]) * r + c[6]
+    p = (((((p * r + c[5]) * r + c[4]) * r + c[3]) * r + c[2]) * r + c[1]) * r + c[0]
     k = _bits_of_f64(t) - _ROUND_BITS
     return (p * 2.0) * _f64_from_bits((k + 1022) << 52)  # 2 * 2^(k-1): k = 1024 stays finite
 
@@ -141,15 +140,23 @@ def _sigmoid_f32(x):
 @overload(tanh)
 def _tanh_overload(x):
     if x == types.float32:
-        return lambda x: _tanh_f32(x)
-    return lambda x: _tanh_f64(x)
+        def impl(x):
+            return _tanh_f32(x)
+    else:
+        def impl(x):
+            return _tanh_f64(x)
+    return impl
 
 
 @overload(sigmoid)
 def _sigmoid_overload(x):
     if x == types.float32:
-        return lambda x: _sigmoid_f32(x)
-    return lambda x: 1.0 / (1.0 + _exp_f64(-x))
+        def impl(x):
+            return _sigmoid_f32(x)
+    else:
+        def impl(x):
+            return 1.0 / (1.0 + _exp_f64(-x))
+    return impl
 
 
 @inline

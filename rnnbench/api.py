@@ -44,7 +44,7 @@ class Problem:
         return self.net.kind == "lstm"
 
 
-def _problem(net, params, x, state0, lengths):
+def validated_problem(net, params, x, state0, lengths):
     net = v.check_net(net)
     params, dtype = v.check_params(net, params)
     x = v.check_x(net, x, dtype)
@@ -63,7 +63,7 @@ def forward(net, params, x, state0=None, lengths=None, backend="numba-cpu"):
     Returns ForwardResult(output [T, B, D*H], h_n [L*D, B, H], c_n or None).
     """
     impl = get_backend(backend)
-    p = _problem(net, params, x, state0, lengths)
+    p = validated_problem(net, params, x, state0, lengths)
     output, h_n, c_n = impl.forward(p)
     return ForwardResult(output, h_n, c_n if p.is_lstm else None)
 
@@ -79,7 +79,7 @@ def backward(net, params, x, d_output=None, d_h_n=None, d_c_n=None, state0=None,
     Returns Gradients(params, x [T, B, I], h0 [L*D, B, H], c0 or None).
     """
     impl = get_backend(backend)
-    p = _problem(net, params, x, state0, lengths)
+    p = validated_problem(net, params, x, state0, lengths)
     T, B, _ = p.x.shape
     trunc = parse_truncation(truncation)
     if p.net.bidirectional and trunc.mode != "full":

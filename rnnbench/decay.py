@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import validation as v
-from .api import Problem, _problem, backward
+from .api import Problem, backward, validated_problem
 from .backends import get_backend
 from .layered import LayeredBackend
 from .truncation import Truncation, parse_truncation
@@ -31,7 +31,7 @@ def _setup(net, params, x, state0, backend, what):
     if not isinstance(impl, LayeredBackend):
         raise ValueError(f"backend: {what} needs per-step records of the backward sweep "
                          f"(numpy or numba-cpu), got {backend!r}")
-    p = _problem(net, params, x, state0, None)
+    p = validated_problem(net, params, x, state0, None)
     if p.net.bidirectional:
         raise ValueError(f"net: {what} needs a unidirectional network (a forward-in-time state), "
                          "got bidirectional=True")
