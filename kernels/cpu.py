@@ -12,7 +12,8 @@ Shapes (G gates, so GH = G*H):
 - ``xp``: [T, B, GH]   input projections W_ih x_t + b_ih of every step
 - ``hs``: [T+1, B, H]  hs[0] = h0, hs[t+1] = state after step t
 - ``cs``: [T+1, B, H]  LSTM cell states, same layout (unused otherwise)
-- ``gates``: [T, B, GH] activated gates (LSTM i,f,g,o; GRU r,z,n)
+- ``gates``: [T, B, GH] activated gates (LSTM i,f,g,o; GRU r,z,n), written
+  over xp in place
 - ``hn_lin``: [T, B, H] GRU only: W_hn h_t + b_hn, needed by the backward
 - ``y``: [T, B, H]     outputs, zero at padded steps
 
@@ -34,57 +35,60 @@ def _rnn_step(t, use_relu, xp, hp, lengths, hs, y):
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
             continue
+        a, h_new = xp[t, b], hs[t + 1, b]
+        a += hp[b]
         for j in range(hs.shape[2]):
-            h = rnn_cell(xp[t, b, j] + hp[b, j], use_relu)
-            hs[t + 1, b, j] = h
-            y[t, b, j] = h
+            h_new[j] = rnn_cell(a[j], use_relu)
+        y[t, b] = h_new
 
 
 @njit(cache=True, error_model="numpy")
-def _lstm_step(t, xp, hp, lengths, hs, cs, gates, y):
+def _lstm_step(t, xp, hp, lengths, hs, cs, y):
     H = hs.shape[2]
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
             continue
+        a, c_prev, c_new, h_new = xp[t, b], cs[t, b], cs[t + 1, b], hs[t + 1, b]
+        a += hp[b]  # pre-activations; the loop below overwrites them with the gates
         for j in range(H):
-            i, f, g, o, c, h = lstm_cell(
-                xp[t, b, j] + hp[b, j], xp[t, b, H + j] + hp[b, H + j],
-                xp[t, b, 2 * H + j] + hp[b, 2 * H + j], xp[t, b, 3 * H + j] + hp[b, 3 * H + j],
-                cs[t, b, j])
-            gates[t, b, j] = i
-            gates[t, b, H + j] = f
-            gates[t, b, 2 * H + j] = g
-            gates[t, b, 3 * H + j] = o
-            cs[t + 1, b, j] = c
-            hs[t + 1, b, j] = h
-            y[t, b, j] = h
+            i, f, g, o, c, h = lstm_cell(a[j], a[H + j], a[2 * H + j], a[3 * H + j], c_prev[j])
+            a[j] = i
+            a[H + j] = f
+            a[2 * H + j] = g
+            a[3 * H + j] = o
+            c_new[j] = c
+            h_new[j] = h
+        y[t, b] = h_new
 
 
 @njit(cache=True, error_model="numpy")
-def _gru_step(t, xp, hp, lengths, hs, gates, hn_lin, y):
+def _gru_step(t, xp, hp, lengths, hs, hn_lin, y):
     H = hs.shape[2]
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
             continue
+        a, h_row, h_prev, h_new = xp[t, b], hp[b], hs[t, b], hs[t + 1, b]
+        hn_lin[t, b] = h_row[2 * H:]
+        a[:2 * H] += h_row[:2 * H]  # r and z sum both sides; n keeps them apart
         for j in range(H):
-            r, z, n, h = gru_cell(xp[t, b, j] + hp[b, j], xp[t, b, H + j] + hp[b, H + j],
-                                  xp[t, b, 2 * H + j], hp[b, 2 * H + j], hs[t, b, j])
-            gates[t, b, j] = r
-            gates[t, b, H + j] = z
-            gates[t, b, 2 * H + j] = n
-            hn_lin[t, b, j] = hp[b, 2 * H + j]
-            hs[t + 1, b, j] = h
-            y[t, b, j] = h
+            r, z, n, h = gru_cell(a[j], a[H + j], a[2 * H + j], h_row[2 * H + j], h_prev[j])
+            a[j] = r  # the gates overwrite their pre-activations
+            a[H + j] = z
+            a[2 * H + j] = n
+            h_new[j] = h
+        y[t, b] = h_new
 
 
 @njit(cache=True, error_model="numpy")
-def forward_layer(kind, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, gates, hn_lin, y):
+def forward_layer(kind, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, hn_lin, y):
     """Run all T steps of one layer: xp = x W_ih^T + b_ih for all steps at
     once, then per step hp = h_t W_hh^T + b_hh and the cell.
 
     ``x``: [T, B, I]; ``w_ih``: [GH, I]; ``w_hh``: [GH, H]; ``y`` must be
     zero-initialised; hs[0] (and cs[0]) hold the initial state. Fills hs, cs,
-    gates, hn_lin, y.
+    hn_lin, y and returns gates: [T, B, GH], the activated gates (lstm, gru;
+    the step's pre-activations are overwritten in place, so the cell loop
+    touches few arrays and vectorises), meaningful at active steps only.
     """
     T, B, I = x.shape
     GH = w_ih.shape[0]
@@ -98,11 +102,12 @@ def forward_layer(kind, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, gates, hn_li
         hs[t + 1] = hs[t]  # padded samples carry their state; active ones are overwritten
         if kind == LSTM:
             cs[t + 1] = cs[t]
-            _lstm_step(t, xp, hp, lengths, hs, cs, gates, y)
+            _lstm_step(t, xp, hp, lengths, hs, cs, y)
         elif kind == GRU:
-            _gru_step(t, xp, hp, lengths, hs, gates, hn_lin, y)
+            _gru_step(t, xp, hp, lengths, hs, hn_lin, y)
         else:
             _rnn_step(t, kind == RNN_RELU, xp, hp, lengths, hs, y)
+    return xp
 
 
 @njit(cache=True, error_model="numpy")
@@ -110,9 +115,10 @@ def _rnn_step_backward(t, use_relu, lengths, hs, dh, dpre):
     for b in range(dh.shape[0]):
         if t >= lengths[b]:
             continue
+        dh_row, h_row, dpre_row = dh[b], hs[t + 1, b], dpre[t, b]
         for j in range(dh.shape[1]):
-            dpre[t, b, j] = rnn_cell_backward(dh[b, j], hs[t + 1, b, j], use_relu)
-            dh[b, j] = 0.0  # the RNN has no direct path: all of dh_prev goes through W_hh
+            dpre_row[j] = rnn_cell_backward(dh_row[j], h_row[j], use_relu)
+            dh_row[j] = 0.0  # the RNN has no direct path: all of dh_prev goes through W_hh
 
 
 @njit(cache=True, error_model="numpy")
@@ -121,16 +127,18 @@ def _lstm_step_backward(t, lengths, cs, gates, dh, dc, dpre):
     for b in range(dh.shape[0]):
         if t >= lengths[b]:
             continue
+        dh_row, dc_row, gate_row, dpre_row = dh[b], dc[b], gates[t, b], dpre[t, b]
+        c_row, c_prev = cs[t + 1, b], cs[t, b]
         for j in range(H):
             da_i, da_f, da_g, da_o, dc_prev = lstm_cell_backward(
-                dh[b, j], dc[b, j], gates[t, b, j], gates[t, b, H + j],
-                gates[t, b, 2 * H + j], gates[t, b, 3 * H + j], cs[t + 1, b, j], cs[t, b, j])
-            dpre[t, b, j] = da_i
-            dpre[t, b, H + j] = da_f
-            dpre[t, b, 2 * H + j] = da_g
-            dpre[t, b, 3 * H + j] = da_o
-            dc[b, j] = dc_prev
-            dh[b, j] = 0.0
+                dh_row[j], dc_row[j], gate_row[j], gate_row[H + j], gate_row[2 * H + j],
+                gate_row[3 * H + j], c_row[j], c_prev[j])
+            dpre_row[j] = da_i
+            dpre_row[H + j] = da_f
+            dpre_row[2 * H + j] = da_g
+            dpre_row[3 * H + j] = da_o
+            dc_row[j] = dc_prev
+            dh_row[j] = 0.0
 
 
 @njit(cache=True, error_model="numpy")
@@ -139,17 +147,18 @@ def _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh):
     for b in range(dh.shape[0]):
         if t >= lengths[b]:
             continue
+        dh_row, gate_row, hn_row, h_prev = dh[b], gates[t, b], hn_lin[t, b], hs[t, b]
+        ih_row, hh_row = dpre_ih[t, b], dpre_hh[t, b]
         for j in range(H):
             da_r, da_z, dx_n, dh_n, dh_direct = gru_cell_backward(
-                dh[b, j], gates[t, b, j], gates[t, b, H + j], gates[t, b, 2 * H + j],
-                hn_lin[t, b, j], hs[t, b, j])
-            dpre_ih[t, b, j] = da_r
-            dpre_ih[t, b, H + j] = da_z
-            dpre_ih[t, b, 2 * H + j] = dx_n
-            dpre_hh[t, b, j] = da_r
-            dpre_hh[t, b, H + j] = da_z
-            dpre_hh[t, b, 2 * H + j] = dh_n
-            dh[b, j] = dh_direct
+                dh_row[j], gate_row[j], gate_row[H + j], gate_row[2 * H + j], hn_row[j], h_prev[j])
+            ih_row[j] = da_r
+            ih_row[H + j] = da_z
+            ih_row[2 * H + j] = dx_n
+            hh_row[j] = da_r
+            hh_row[H + j] = da_z
+            hh_row[2 * H + j] = dh_n
+            dh_row[j] = dh_direct
 
 
 @njit(cache=True, error_model="numpy")

@@ -36,16 +36,14 @@ class NumbaLayers:
         x = np.ascontiguousarray(x)
         hs = np.empty((T + 1, B, H), dtype=x.dtype)
         hs[0] = h0
-        cs, gates, hn_lin = _empty(x.dtype), _empty(x.dtype), _empty(x.dtype)
+        cs, hn_lin = _empty(x.dtype), _empty(x.dtype)
         if kid == LSTM:
             cs = np.empty((T + 1, B, H), dtype=x.dtype)
             cs[0] = c0
-        if kid in (LSTM, GRU):
-            gates = np.empty((T, B, GH), dtype=x.dtype)
         if kid == GRU:
             hn_lin = np.empty((T, B, H), dtype=x.dtype)
         y = np.zeros((T, B, H), dtype=x.dtype)
-        forward_layer(kid, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, gates, hn_lin, y)
+        gates = forward_layer(kid, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, hn_lin, y)
         return y, hs[T], (cs[T] if kid == LSTM else None), Tape(x, hs, cs, gates, hn_lin)
 
     def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw, record=None,
