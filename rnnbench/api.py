@@ -75,7 +75,9 @@ def backward(net, params, x, d_output=None, d_h_n=None, d_c_n=None, state0=None,
 
     d_output: [T, B, D*H] (None = zeros); d_h_n, d_c_n: [L*D, B, H] (None =
     zeros; d_c_n only for lstm). truncation: 'full', 'kstep:K' or 'chunk:K'
-    (see rnnbench.truncation; not with bidirectional=True).
+    (see rnnbench.truncation; not with bidirectional=True). Cost: 'full' and
+    'chunk:K' are one backward sweep; 'kstep:K' runs one window of K+1 steps
+    per loss step, O(T*K) cell backward steps.
     Returns Gradients(params, x [T, B, I], h0 [L*D, B, H], c0 or None).
     """
     impl = get_backend(backend)

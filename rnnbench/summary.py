@@ -56,6 +56,12 @@ def summary_lines(data):
     for table in (decay_table(cases), tbptt_table(cases)):
         if table:
             lines += [""] + table
+    violated = [c["id"] for c in cases if c["status"] == "ok" and c["values"].get("pascanu_violations")]
+    if violated:
+        lines.append(f"WARNING: Pascanu's bound is exceeded (it never should be) in {', '.join(violated)}")
+    nonfinite = [c["id"] for c in cases if c["status"] == "ok" and c["values"].get("finite") is False]
+    if nonfinite:
+        lines.append(f"overflow (inf/NaN, flagged in results): {len(nonfinite)} case(s), e.g. {nonfinite[0]}")
     for c in failed:
         lines.append(f"FAILED {c['id']}: {c['error'].splitlines()[0]}")
     return lines
