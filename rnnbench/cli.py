@@ -53,6 +53,82 @@ def run_cmd(suite, output, backend, dtype, quick, seed, filters, no_figures):
     click.echo(f"\nrun folder: {run.path}")
 
 
+@main.command("compare")
+@click.argument("targets", nargs=-1)
+@click.option("--backends", default="numba-cpu,torch,numpy", show_default=True,
+              help="Comma-separated backends; ratios are to the first. Unavailable ones are skipped.")
+@click.option("-o", "--output", type=click.Path(file_okay=False), default=None,
+              help="Run folder to create (default: reports/runs/<UTC timestamp>-compare-<suite>).")
+@click.option("--threads", type=int, default=None, help="Threads for Numba, BLAS and torch alike.")
+@click.option("--quick", is_flag=True, help="Apply the suite's [quick] overrides.")
+@click.option("--filter", "filters", multiple=True, help="Keep cases whose id contains this text (repeatable).")
+@click.option("--fail-above", type=float, default=None,
+              help="With two run folders: exit 3 if any case got slower than this ratio (e.g. 1.10).")
+def compare_cmd(targets, backends, output, threads, quick, filters, fail_above):
+    """Compare backends on a throughput suite (default: cpu), interleaved case by case;
+    or, given two run folders RUN_A RUN_B, print a noise-aware regression table."""
+    from pathlib import Path
+    if len(targets) == 2 and all((Path(t) / "results.json").is_file() for t in targets):
+        _regression(targets, fail_above)
+        return
+    if len(targets) > 1:
+        raise click.UsageError(f"expected a suite or two run folders, got {list(targets)}")
+    from .backends import backends as available
+    from .harness import apply_options, run_compare
+    from .runs import default_run_dir
+    from .suite import load_suite
+    from .summary import summary_lines
+    from .threads import set_threads, threads_in_use, torch_info
+    status = available()
+    names = [n.strip() for n in backends.split(",") if n.strip()]
+    unknown = [n for n in names if n not in status]
+    if unknown:
+        raise click.UsageError(f"backends: unknown {unknown}; expected some of {list(status)}")
+    for name in names:
+        if status[name] is not True:
+            click.echo(f"{name} is unavailable ({status[name]}): skipped", err=True)
+    names = [n for n in names if status[n] is True]
+    try:
+        suite = apply_options(load_suite(targets[0] if targets else "cpu", quick=quick), filters=filters)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    limiter = set_threads(threads) if threads else None  # noqa: F841 (kept alive for the run)
+    out = output or default_run_dir(f"compare-{suite.name}")
+    options = dict(backends=names, threads=threads, threads_in_use=threads_in_use(), torch=torch_info(),
+                   quick=quick, filter=list(filters))
+    click.echo(f"rnnbench compare {suite.name}: {', '.join(names)} -> {out}", err=True)
+    try:
+        run = run_compare(suite, names, out, options)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: the finished cases are in {out}", err=True)
+        raise SystemExit(130)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo("\n".join(summary_lines({**run.header, "cases": run.cases})))
+    click.echo(f"\nrun folder: {run.path}")
+
+
+def _regression(targets, fail_above):
+    from .regression import regression_rows, worst_slowdown
+    from .runs import load_run
+    try:
+        run_a, run_b = (load_run(t) for t in targets)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    rows = regression_rows(run_a, run_b)
+    if not rows:
+        raise click.UsageError("the two runs share no successful throughput case")
+    click.echo(f"{'case':60s} {'phase':17s} {'A ms':>9s} {'B ms':>9s} {'B/A':>6s}  verdict")
+    for r in rows:
+        click.echo(f"{r['id']:60s} {r['phase']:17s} {r['a_ms']:9.2f} {r['b_ms']:9.2f} {r['ratio']:6.2f}  "
+                   f"{r['verdict']}")
+    worst = worst_slowdown(rows)
+    click.echo(f"worst slowdown beyond the runs' spread: {worst:.2f}x")
+    if fail_above is not None and worst > fail_above:
+        click.echo(f"FAIL: slower than {fail_above:.2f}x", err=True)
+        raise SystemExit(3)
+
+
 @main.command("suites")
 def suites_cmd():
     """List the built-in suites."""

@@ -7,7 +7,7 @@ import traceback
 import click
 
 from .environment import capture_environment
-from .measure import run_case
+from .measure import measure_throughput_case, run_case
 from .runs import RunFolder
 
 
@@ -63,6 +63,45 @@ def run_suite(suite, out_dir, options, progress=True):
                               "params": {k: v for k, v in case.items() if k != "id"},
                               "status": "ok" if error is None else "error", "error": error,
                               "seconds": time.perf_counter() - start, "values": values, "series": series})
+        status = "complete"
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        run.finish(status)
+    return run
+
+
+def run_compare(suite, backends, out_dir, options, progress=True):
+    """Time every throughput case of ``suite`` on all ``backends``, interleaved
+    within each case; one record per case and backend (id: case id/backend),
+    with the ratio of its times to the first backend's."""
+    cases = [c for c in suite.cases if c["measurement"] == "throughput"]
+    if not cases:
+        raise ValueError(f"suite: {suite.name!r} has no throughput cases to compare")
+    suite.cases = cases
+    run = RunFolder(out_dir, suite, options, capture_environment())
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    status = "interrupted"
+    try:
+        with click.progressbar(cases, label=f"compare {suite.name}", file=sys.stderr,
+                               item_show_func=lambda c: c["id"] if c else "", hidden=not progress) as bar:
+            for case in bar:
+                start = time.perf_counter()
+                try:
+                    results, error = measure_throughput_case(case, backends), None
+                except Exception as exc:  # recorded; the run goes on
+                    results, error = {name: ({}, {}) for name in backends}, f"{type(exc).__name__}: {exc}"
+                seconds = time.perf_counter() - start
+                first = results[backends[0]][0]
+                for name in backends:
+                    values, series = results[name]
+                    if error is None:
+                        for phase in ("forward_ms", "forward_backward_ms"):
+                            values[f"ratio_{phase[:-3]}"] = values[phase] / first[phase]
+                    run.add_case({"id": f"{case['id']}/{name}", "measurement": "throughput",
+                                  "params": {**{k: v for k, v in case.items() if k != "id"}, "backend": name,
+                                             "case": case["id"]},
+                                  "status": "ok" if error is None else "error", "error": error,
+                                  "seconds": seconds, "values": values, "series": series})
         status = "complete"
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -92,7 +92,25 @@ def measure_tbptt(case):
     return values, {}
 
 
-MEASURE = {"decay": measure_decay, "tbptt": measure_tbptt}
+def measure_throughput_case(case, backends=None):
+    """{backend: (values, series)}: timing of the case on each backend, interleaved."""
+    from .throughput import measure_throughput
+    net = RNN(case["kind"], case["input_size"], case["hidden_size"], case["num_layers"])
+    results = measure_throughput(net, case["T"], case["batch"], np.dtype(case["dtype"]),
+                                 backends or [case["backend"]], seed=case["seed"])
+    out = {}
+    for name, values in results.items():
+        timings = values.pop("timings")
+        series = {f"{phase}_samples_s": t["samples"] for phase, t in timings.items()}
+        out[name] = ({k: _finite_or_none(v) for k, v in values.items()}, series)
+    return out
+
+
+def measure_single_backend_throughput(case):
+    return measure_throughput_case(case)[case["backend"]]
+
+
+MEASURE = {"decay": measure_decay, "tbptt": measure_tbptt, "throughput": measure_single_backend_throughput}
 
 
 def run_case(case):

@@ -16,7 +16,9 @@ Schema (see rnnbench/suites/*.toml for examples)::
 Case fields (FIELDS below): measurement ("decay" or "tbptt"), kind,
 input_size, hidden_size, num_layers, batch, T, init (see rnnbench.inits),
 input_scale (x ~ N(0, input_scale^2)), dtype, backend, seed, and for
-tbptt: truncation ("full", "kstep:K", "chunk:K").
+tbptt: truncation ("full", "kstep:K", "chunk:K"). measurement "throughput"
+times rb.forward and rb.backward (see rnnbench.throughput); ``rnnbench
+compare`` runs its cases on several backends at once.
 """
 import itertools
 import tomllib
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-MEASUREMENTS = ("decay", "tbptt")
+MEASUREMENTS = ("decay", "tbptt", "throughput")
 # field -> (type, default; None = required)
 FIELDS = {
     "measurement": (str, None), "kind": (str, None), "input_size": (int, None), "hidden_size": (int, None),
@@ -83,6 +85,10 @@ def _check_field(source, key, value):
 
 
 def case_id(case):
+    if case["measurement"] == "throughput":
+        parts = [case["measurement"], case["kind"], f"H={case['hidden_size']}", f"B={case['batch']}",
+                 f"T={case['T']}", case["dtype"]]
+        return "/".join(parts + ([f"L={case['num_layers']}"] if case["num_layers"] != 1 else []))
     parts = [case["measurement"], case["kind"], case["init"], f"T={case['T']}"]
     if case["measurement"] == "tbptt":
         parts.append(case["truncation"])

@@ -48,7 +48,7 @@ def write_suite(tmp_path, text=TINY, name="tiny.toml"):
 
 def test_builtin_suites_are_listed_and_expand():
     names = [name for name, _ in list_suites()]
-    assert names == ["decay", "smoke", "tbptt"]
+    assert names == ["cpu", "decay", "smoke", "tbptt"]
     decay = load_suite("decay")
     assert len(decay.cases) == 4 * 7 * 5 + 5 + 5
     kinds_inits = {(c["kind"], c["init"]) for c in decay.cases}

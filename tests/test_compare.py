@@ -1,0 +1,96 @@
+"""Timing methodology, throughput cases and `rnnbench compare` (nothing here asserts a speed)."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import rnnbench as rb
+from rnnbench.cli import main
+from rnnbench.regression import regression_rows, worst_slowdown
+from rnnbench.runs import load_run
+from rnnbench.throughput import measure_throughput
+from rnnbench.timing import time_interleaved
+
+TINY = """
+name = "tiny-throughput"
+description = "two small throughput cases"
+[defaults]
+measurement = "throughput"
+input_size = 6
+hidden_size = 8
+batch = 3
+T = 5
+dtype = "float64"
+[[cases]]
+kind = ["lstm", "gru"]
+"""
+
+
+def test_time_interleaved_alternates_and_keeps_every_sample():
+    calls = []
+    timings = time_interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+                               min_repeats=3, min_seconds=0.0)
+    assert calls[:2] == ["a", "b"]  # the untimed first calls
+    assert calls[2:8] == ["a", "b", "a", "b", "a", "b"]  # then interleaved rounds
+    for t in timings.values():
+        assert len(t.samples) == 3 and t.first_s >= 0
+        s = t.summary()
+        assert s["repeats"] == 3 and s["min"] <= s["median"] and s["mad"] >= 0 and s["iqr"] >= 0
+    with pytest.raises(ValueError, match="min_repeats"):
+        time_interleaved({"a": lambda: None}, min_repeats=0)
+
+
+def test_measure_throughput_reports_correctness_and_flops():
+    net = rb.RNN("lstm", 6, 8)
+    results = measure_throughput(net, 5, 3, np.float64, ["numpy", "numba-cpu"], min_repeats=2, min_seconds=0)
+    for values in results.values():
+        assert values["max_rel_diff"] < 1e-10
+        assert values["forward_ms"] > 0 and values["forward_backward_ms"] > 0 and values["backward_is_derived"]
+        assert values["forward_gflops_full"] >= values["forward_gflops_deepbench"] > 0
+        assert len(values["timings"]["forward"]["samples"]) >= 2
+
+
+def test_compare_end_to_end_and_regression_mode(tmp_path):
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(TINY)
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(main, ["compare", str(suite), "--backends", "numba-cpu,numpy,torch",
+                                       "-o", str(out), "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    data = load_run(out)
+    assert data["status"] == "complete"
+    assert {c["params"]["backend"] for c in data["cases"]} == {"numba-cpu", "numpy", "torch"}
+    assert len(data["cases"]) == 2 * 3
+    for c in data["cases"]:
+        assert c["status"] == "ok" and c["values"]["max_rel_diff"] < 1e-10
+    first = [c for c in data["cases"] if c["params"]["backend"] == "numba-cpu"]
+    assert all(c["values"]["ratio_forward_backward"] == 1.0 for c in first)
+    assert data["options"]["threads"] == 1 and data["options"]["threads_in_use"]["numba"] == 1
+    assert data["options"]["torch"]["version"].startswith("2.13")
+    assert "fwd+bwd ms" in result.output and "Type" in result.output
+
+    same = CliRunner().invoke(main, ["compare", str(out), str(out), "--fail-above", "1.10"])
+    assert same.exit_code == 0, same.output
+    assert "worst slowdown beyond the runs' spread: 1.00x" in same.output
+
+    slower = tmp_path / "slower"
+    shutil.copytree(out, slower)
+    results = json.loads((slower / "results.json").read_text())
+    for c in results["cases"]:
+        for key in ("forward_samples_s", "forward_backward_samples_s"):
+            c["series"][key] = [3 * v for v in c["series"][key]]
+    (slower / "results.json").write_text(json.dumps(results))
+    regressed = CliRunner().invoke(main, ["compare", str(out), str(slower), "--fail-above", "1.10"])
+    assert regressed.exit_code == 3, regressed.output
+    rows = regression_rows(load_run(out), load_run(slower))
+    assert all(r["verdict"] == "slower" and r["ratio"] == pytest.approx(3.0) for r in rows)
+    assert worst_slowdown(rows) == pytest.approx(3.0)
+
+
+def test_compare_rejects_bad_arguments(tmp_path):
+    bad = CliRunner().invoke(main, ["compare", "--backends", "gpu", "-o", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "backends" in bad.output
+    none = CliRunner().invoke(main, ["compare", "smoke", "-o", str(tmp_path / "y")])
+    assert none.exit_code == 2 and "no throughput cases" in none.output
