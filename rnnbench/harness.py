@@ -70,7 +70,7 @@ def run_suite(suite, out_dir, options, progress=True):
     return run
 
 
-def run_compare(suite, backends, out_dir, options, progress=True):
+def run_compare(suite, backends, out_dir, options, progress=True, **timing):
     """Time every throughput case of ``suite`` on all ``backends``, interleaved
     within each case; one record per case and backend (id: case id/backend),
     with the ratio of its times to the first backend's."""
@@ -78,7 +78,7 @@ def run_compare(suite, backends, out_dir, options, progress=True):
     if not cases:
         raise ValueError(f"suite: {suite.name!r} has no throughput cases to compare")
     suite.cases = cases
-    run = RunFolder(out_dir, suite, options, capture_environment())
+    run = RunFolder(out_dir, suite, options, capture_environment(), planned=len(cases) * len(backends))
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     status = "interrupted"
     try:
@@ -87,7 +87,7 @@ def run_compare(suite, backends, out_dir, options, progress=True):
             for case in bar:
                 start = time.perf_counter()
                 try:
-                    results, error = measure_throughput_case(case, backends), None
+                    results, error = measure_throughput_case(case, backends, **timing), None
                 except Exception as exc:  # recorded; the run goes on
                     results, error = {name: ({}, {}) for name in backends}, f"{type(exc).__name__}: {exc}"
                 seconds = time.perf_counter() - start

@@ -92,12 +92,13 @@ def measure_tbptt(case):
     return values, {}
 
 
-def measure_throughput_case(case, backends=None):
-    """{backend: (values, series)}: timing of the case on each backend, interleaved."""
+def measure_throughput_case(case, backends=None, **timing):
+    """{backend: (values, series)}: timing of the case on each backend, interleaved
+    (``timing``: min_repeats, min_seconds, settle_s for rnnbench.throughput)."""
     from .throughput import measure_throughput
     net = RNN(case["kind"], case["input_size"], case["hidden_size"], case["num_layers"])
     results = measure_throughput(net, case["T"], case["batch"], np.dtype(case["dtype"]),
-                                 backends or [case["backend"]], seed=case["seed"])
+                                 backends or [case["backend"]], seed=case["seed"], **timing)
     out = {}
     for name, values in results.items():
         timings = values.pop("timings")

@@ -58,7 +58,7 @@ def _dumps(obj):
 class RunFolder:
     """Writes one run folder; every case is on disk as soon as it is added."""
 
-    def __init__(self, path, suite, options, environment):
+    def __init__(self, path, suite, options, environment, planned=None):
         self.path = Path(path)
         if (self.path / RESULTS).exists():
             raise ValueError(f"output: {str(self.path)!r} already holds a run; choose a new folder")
@@ -66,7 +66,7 @@ class RunFolder:
         self.header = {
             "schema_version": SCHEMA_VERSION, "tool": "rnnbench", "rnnbench_version": __version__,
             "suite": {"name": suite.name, "description": suite.description, "source": suite.source,
-                      "cases_planned": len(suite.cases)},
+                      "cases_planned": len(suite.cases) if planned is None else planned},
             "options": options, "status": "running", "started_utc": utc_now(), "finished_utc": None,
             "environment": environment,
         }

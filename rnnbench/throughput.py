@@ -55,7 +55,8 @@ def _flatten(out, grads):
     return arrays + ([out.c_n, grads.c0] if out.c_n is not None else [])
 
 
-def measure_throughput(net, T, batch, dtype, backends, seed=0, min_repeats=5, min_seconds=0.2):
+def measure_throughput(net, T, batch, dtype, backends, seed=0, min_repeats=5, min_seconds=0.2, max_repeats=50,
+                       settle_s=0.15):
     """{backend: values} for one problem. values: first_s, forward_ms, forward_backward_ms,
     backward_ms (derived), the timing summaries, GFLOP/s under both FLOP conventions,
     percent of GEMM peak (full count), and max_rel_diff against numpy float64."""
@@ -74,7 +75,8 @@ def measure_throughput(net, T, batch, dtype, backends, seed=0, min_repeats=5, mi
     correctness = {name: _relative_diff(_flatten(forward(net, params, x, backend=name),
                                                  backward(net, params, x, dy, backend=name)), reference)
                    for name in backends}
-    timings = time_interleaved(functions, min_repeats=min_repeats, min_seconds=min_seconds)
+    timings = time_interleaved(functions, min_repeats=min_repeats, min_seconds=min_seconds,
+                               max_repeats=max(max_repeats, min_repeats), settle_s=settle_s)
     peak = gemm_peak_gflops(dtype)
     results = {}
     for name in backends:

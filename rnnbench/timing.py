@@ -6,6 +6,11 @@
   ``min_repeats`` samples and ``min_seconds`` of measured time (capped at
   ``max_repeats``). With several functions (backends), calls are interleaved
   (A B C A B C ...), never all-A-then-all-B, so machine drift hits all alike.
+- Before a timed call of a different group than the previous call (keys
+  that are tuples group by their first item, e.g. the backend), the clock
+  waits ``settle_s``: NumPy, SciPy (Numba's BLAS) and torch each run their own
+  thread pool, whose idle threads spin for a while after a call (OpenBLAS
+  about 0.1 s) and would steal the cores from the next library's call.
 - Every raw sample is kept; summaries are median, MAD (median absolute
   deviation), IQR and min.
 """
@@ -43,7 +48,12 @@ class Timing:
                     repeats=len(self.samples))
 
 
-def time_interleaved(functions, min_repeats=5, min_seconds=0.2, max_repeats=200, clock=time.perf_counter):
+def _group(key):
+    return key[0] if isinstance(key, tuple) else key
+
+
+def time_interleaved(functions, min_repeats=5, min_seconds=0.2, max_repeats=200, settle_s=0.0,
+                     clock=time.perf_counter, sleep=time.sleep):
     """{name: Timing} for zero-argument callables, measured in interleaved rounds."""
     if min_repeats < 1 or max_repeats < min_repeats:
         raise ValueError(f"min_repeats: expected 1 <= min_repeats <= max_repeats={max_repeats}, "
@@ -53,8 +63,12 @@ def time_interleaved(functions, min_repeats=5, min_seconds=0.2, max_repeats=200,
         start = clock()
         fn()
         timings[name] = Timing(clock() - start)
+    previous = None
     while True:
         for name, fn in functions.items():
+            if settle_s and _group(name) != previous:
+                sleep(settle_s)
+            previous = _group(name)
             start = clock()
             fn()
             timings[name].samples.append(clock() - start)

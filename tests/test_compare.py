@@ -42,6 +42,15 @@ def test_time_interleaved_alternates_and_keeps_every_sample():
         time_interleaved({"a": lambda: None}, min_repeats=0)
 
 
+def test_time_interleaved_settles_between_backends_only():
+    """Keys (backend, phase): a pause before each switch of backend, none within one."""
+    events = []
+    fns = {(b, p): (lambda b=b, p=p: events.append((b, p))) for b in ("x", "y") for p in ("f", "fb")}
+    time_interleaved(fns, min_repeats=2, min_seconds=0.0, settle_s=0.5, sleep=lambda s: events.append("pause"))
+    timed = events[4:]  # after the four untimed first calls
+    assert timed == ["pause", ("x", "f"), ("x", "fb"), "pause", ("y", "f"), ("y", "fb")] * 2
+
+
 def test_measure_throughput_reports_correctness_and_flops():
     net = rb.RNN("lstm", 6, 8)
     results = measure_throughput(net, 5, 3, np.float64, ["numpy", "numba-cpu"], min_repeats=2, min_seconds=0)
@@ -57,12 +66,12 @@ def test_compare_end_to_end_and_regression_mode(tmp_path):
     suite.write_text(TINY)
     out = tmp_path / "cmp"
     result = CliRunner().invoke(main, ["compare", str(suite), "--backends", "numba-cpu,numpy,torch",
-                                       "-o", str(out), "--threads", "1"])
+                                       "-o", str(out), "--threads", "1", "--repeats", "3", "--min-time", "0"])
     assert result.exit_code == 0, result.output
     data = load_run(out)
     assert data["status"] == "complete"
     assert {c["params"]["backend"] for c in data["cases"]} == {"numba-cpu", "numpy", "torch"}
-    assert len(data["cases"]) == 2 * 3
+    assert len(data["cases"]) == data["suite"]["cases_planned"] == 2 * 3
     for c in data["cases"]:
         assert c["status"] == "ok" and c["values"]["max_rel_diff"] < 1e-10
     first = [c for c in data["cases"] if c["params"]["backend"] == "numba-cpu"]
