@@ -62,12 +62,14 @@ def run_cmd(suite, output, backend, dtype, quick, seed, filters, no_figures):
 @click.option("--threads", type=int, default=None, help="Threads for Numba, BLAS and torch alike.")
 @click.option("--quick", is_flag=True, help="Apply the suite's [quick] overrides.")
 @click.option("--filter", "filters", multiple=True, help="Keep cases whose id contains this text (repeatable).")
+@click.option("--max-gflop", type=float, default=None,
+              help="Keep cases whose forward pass is at most this many GFLOP (DeepBench's count).")
 @click.option("--repeats", default=5, show_default=True, help="Timed calls per backend and phase, at least.")
 @click.option("--min-time", default=0.2, show_default=True,
               help="Seconds of timed calls per backend and phase, at least (50 calls at most).")
 @click.option("--fail-above", type=float, default=None,
               help="With two run folders: exit 3 if any case got slower than this ratio (e.g. 1.10).")
-def compare_cmd(targets, backends, output, threads, quick, filters, repeats, min_time, fail_above):
+def compare_cmd(targets, backends, output, threads, quick, filters, max_gflop, repeats, min_time, fail_above):
     """Compare backends on a throughput suite (default: cpu), interleaved case by case;
     or, given two run folders RUN_A RUN_B, print a noise-aware regression table."""
     from pathlib import Path
@@ -92,13 +94,15 @@ def compare_cmd(targets, backends, output, threads, quick, filters, repeats, min
             click.echo(f"{name} is unavailable ({status[name]}): skipped", err=True)
     names = [n for n in names if status[n] is True]
     try:
-        suite = apply_options(load_suite(targets[0] if targets else "cpu", quick=quick), filters=filters)
+        suite = apply_options(load_suite(targets[0] if targets else "cpu", quick=quick), filters=filters,
+                              max_gflop=max_gflop)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     limiter = set_threads(threads) if threads else None  # noqa: F841 (kept alive for the run)
     out = output or default_run_dir(f"compare-{suite.name}")
     options = dict(backends=names, threads=threads, threads_in_use=threads_in_use(), torch=torch_info(),
-                   quick=quick, filter=list(filters), min_repeats=repeats, min_seconds=min_time)
+                   quick=quick, filter=list(filters), max_gflop=max_gflop, min_repeats=repeats,
+                   min_seconds=min_time)
     click.echo(f"rnnbench compare {suite.name}: {', '.join(names)} -> {out}", err=True)
     try:
         run = run_compare(suite, names, out, options, min_repeats=repeats, min_seconds=min_time)

@@ -50,17 +50,17 @@ ROCm bench reports ``bwd_params_time`` as 0.)
 """
 from numbers import Integral
 
+from .kernels.cells import GATES
+
+KINDS = tuple(GATES)
+
 __all__ = [
     "KINDS", "PHASES", "CONVENTIONS", "GATES", "DEEPBENCH_KIND",
     "deepbench_flops", "full_flops", "phase_flops", "problem_flops",
 ]
 
-KINDS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 PHASES = ("forward", "backward_data", "backward_weights", "forward_backward")
 CONVENTIONS = ("deepbench", "full")
-
-#: Gate blocks (rows of G*H in the weight matrices) per cell kind.
-GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
 #: DeepBench cell name -> our kind. DeepBench's "vanilla" is a ReLU RNN.
 DEEPBENCH_KIND = {"vanilla": "rnn_relu", "lstm": "lstm", "gru": "gru"}

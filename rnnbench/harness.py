@@ -19,11 +19,17 @@ def _raise_interrupted(signum, frame):
     raise Interrupted(f"signal {signum}")
 
 
-def apply_options(suite, backend=None, dtype=None, seed=None, filters=()):
-    """Override case fields from the command line; keep cases whose id contains every filter."""
+def apply_options(suite, backend=None, dtype=None, seed=None, filters=(), max_gflop=None):
+    """Override case fields from the command line; keep cases whose id contains every
+    filter and, for throughput cases, whose forward pass is at most max_gflop GFLOP
+    (DeepBench's count)."""
+    from .flops import deepbench_flops
     cases = []
     for case in suite.cases:
         if not all(f in case["id"] for f in filters):
+            continue
+        if (max_gflop is not None and case["measurement"] == "throughput"
+                and deepbench_flops(case["kind"], case["T"], case["batch"], case["hidden_size"]) > max_gflop * 1e9):
             continue
         case = dict(case)
         for key, value in (("backend", backend), ("dtype", dtype), ("seed", seed)):
@@ -31,7 +37,8 @@ def apply_options(suite, backend=None, dtype=None, seed=None, filters=()):
                 case[key] = value
         cases.append(case)
     if not cases:
-        raise ValueError(f"filter: no case of suite {suite.name!r} matches {list(filters)}")
+        raise ValueError(f"filter: no case of suite {suite.name!r} matches {list(filters)}"
+                         + (f" within {max_gflop} GFLOP" if max_gflop is not None else ""))
     suite.cases = cases
     return suite
 

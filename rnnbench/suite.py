@@ -49,9 +49,34 @@ def builtin_dir():
     return resources.files("rnnbench") / "suites"
 
 
+DEEPBENCH_SUITES = {
+    "deepbench-train": ("Baidu DeepBench's 53 RNN training problems (throughput; full layer, input size = hidden)",
+                        ("TRAIN",)),
+    "deepbench-infer": ("Baidu DeepBench's 69 server + 3 device RNN inference problems (throughput; full layer)",
+                        ("INFER_SERVER", "INFER_DEVICE")),
+}
+
+
+def deepbench_suite(name):
+    """A Suite of DeepBench problems (rnnbench.deepbench), one throughput case each:
+    DeepBench's vanilla is rnn_relu; input size = hidden; float32 on numba-cpu."""
+    from . import deepbench
+    from .flops import DEEPBENCH_KIND
+    description, lists = DEEPBENCH_SUITES[name]
+    cases = []
+    for list_name in lists:
+        for problem in getattr(deepbench, list_name):
+            case = {key: default for key, (_, default) in FIELDS.items() if default is not None}
+            case.update(measurement="throughput", kind=DEEPBENCH_KIND[problem.cell], hidden_size=problem.hidden,
+                        input_size=problem.hidden, batch=problem.batch, T=problem.time_steps, dtype="float32")
+            case["id"] = f"{case_id(case)}/{list_name.lower()}"  # the same problem can be in two lists
+            cases.append(case)
+    return Suite(name, description, f"rnnbench.deepbench ({deepbench.SOURCE})", cases)
+
+
 def list_suites():
     """[(name, description)] of the suites shipped with rnnbench."""
-    found = []
+    found = [(name, description) for name, (description, _) in DEEPBENCH_SUITES.items()]
     for entry in sorted(builtin_dir().iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
             data = tomllib.loads(entry.read_text())
@@ -97,6 +122,8 @@ def case_id(case):
 
 def load_suite(name_or_path, quick=False):
     """A built-in suite name or a TOML file path -> Suite with expanded cases."""
+    if name_or_path in DEEPBENCH_SUITES:
+        return deepbench_suite(name_or_path)
     text, source = _resolve(name_or_path)
     try:
         data = tomllib.loads(text)

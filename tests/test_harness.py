@@ -46,9 +46,23 @@ def write_suite(tmp_path, text=TINY, name="tiny.toml"):
     return path
 
 
+def test_deepbench_suites_hold_every_problem_and_filter_by_size():
+    from rnnbench.harness import apply_options
+    train, infer = load_suite("deepbench-train"), load_suite("deepbench-infer")
+    assert len(train.cases) == 53 and len(infer.cases) == 69 + 3
+    for suite in (train, infer):
+        assert len({c["id"] for c in suite.cases}) == len(suite.cases)
+        assert all(c["measurement"] == "throughput" and c["input_size"] == c["hidden_size"] for c in suite.cases)
+    assert {c["kind"] for c in train.cases} == {"rnn_relu", "lstm", "gru"}  # DeepBench's vanilla is ReLU
+    small = apply_options(load_suite("deepbench-train"), max_gflop=1.0)
+    assert 0 < len(small.cases) < 53
+    with pytest.raises(ValueError, match="within 1e-09 GFLOP"):
+        apply_options(load_suite("deepbench-train"), max_gflop=1e-9)
+
+
 def test_builtin_suites_are_listed_and_expand():
     names = [name for name, _ in list_suites()]
-    assert names == ["cpu", "decay", "smoke", "tbptt"]
+    assert names == ["deepbench-train", "deepbench-infer", "cpu", "decay", "smoke", "tbptt"]
     decay = load_suite("decay")
     assert len(decay.cases) == 4 * 7 * 5 + 5 + 5
     kinds_inits = {(c["kind"], c["init"]) for c in decay.cases}
