@@ -1,46 +1,51 @@
-"""Speed of rb.forward / rb.backward per kind and backend (pytest-benchmark).
+"""Speed of rb.forward / rb.backward per backend (pytest-benchmark).
 
-Not part of the test suite (pytest's testpaths is tests/). Run:
+Not part of the test suite (pytest's testpaths is tests/), so the normal test
+run times nothing. The cases are the throughput cases of the ``smoke`` suite
+plus the reference problem of the README (T=100, B=32, H=256, float32).
 
-    OPENBLAS_CORETYPE= OPENBLAS_L2_SIZE= pytest benchmarks --benchmark-group-by=param:kind \
-        --benchmark-columns=median,iqr,min,rounds -k "numba-cpu or numpy"
+    pytest benchmarks --benchmark-columns=median,iqr,min,rounds --benchmark-json=bench.json
 
-Each backend runs in its own warm-up first; compile time is not timed.
-Run one backend per process when comparing numpy with numba-cpu: NumPy and
-SciPy (which Numba's np.dot uses) ship separate OpenBLAS builds whose idle
-threads spin for a while after each call and slow the other pool down.
+Each benchmark warms up first (Numba compilation or cache load is not timed).
+Prefer ``rnnbench compare`` for comparisons across backends: it interleaves
+them and lets each library's thread pool settle between calls, which
+pytest-benchmark (one benchmark after another) does not.
 """
 import numpy as np
 import pytest
 
 import rnnbench as rb
+from rnnbench.suite import load_suite
 
-T, B, H = 100, 32, 256
 BACKENDS = [name for name, ok in rb.backends().items() if ok is True]
+CASES = [c for c in load_suite("smoke").cases if c["measurement"] == "throughput"] + [
+    dict(id=f"throughput/{kind}/H=256/B=32/T=100/float32", kind=kind, hidden_size=256, input_size=256, batch=32,
+         T=100, dtype="float32") for kind in rb.KINDS]
 
 
-@pytest.fixture(scope="module", params=rb.KINDS)
+@pytest.fixture(scope="module", params=CASES, ids=lambda c: f"{c['kind']}-H{c['hidden_size']}-B{c['batch']}-T{c['T']}")
 def problem(request):
-    kind = request.param
-    net = rb.RNN(kind, H, H)
+    c = request.param
+    net = rb.RNN(c["kind"], c["input_size"], c["hidden_size"])
     rng = np.random.default_rng(0)
-    return (net, net.init_params(0, np.float32), rng.standard_normal((T, B, H)).astype(np.float32),
-            rng.standard_normal((T, B, H)).astype(np.float32))
+    x = rng.standard_normal((c["T"], c["batch"], c["input_size"])).astype(c["dtype"])
+    dy = rng.standard_normal((c["T"], c["batch"], c["hidden_size"])).astype(c["dtype"])
+    return net, net.init_params(0, c["dtype"]), x, dy
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_forward(benchmark, problem, backend):
     net, params, x, _ = problem
-    rb.forward(net, params, x, backend=backend)  # warm-up (compilation or cache load)
-    benchmark.extra_info.update(kind=net.kind, T=T, B=B, H=H, dtype="float32")
+    rb.forward(net, params, x, backend=backend)  # warm-up: compilation is not timed
+    benchmark.extra_info.update(kind=net.kind, shape=list(x.shape), backend=backend)
     out = benchmark(rb.forward, net, params, x, backend=backend)
-    assert out.output.shape == (T, B, H)
+    assert out.output.shape == x.shape[:2] + (net.hidden_size,)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_forward_backward(benchmark, problem, backend):
     net, params, x, dy = problem
     rb.backward(net, params, x, dy, backend=backend)
-    benchmark.extra_info.update(kind=net.kind, T=T, B=B, H=H, dtype="float32")
+    benchmark.extra_info.update(kind=net.kind, shape=list(x.shape), backend=backend)
     g = benchmark(rb.backward, net, params, x, dy, backend=backend)
     assert g.x.shape == x.shape

@@ -62,7 +62,7 @@ def test_deepbench_suites_hold_every_problem_and_filter_by_size():
 
 def test_builtin_suites_are_listed_and_expand():
     names = [name for name, _ in list_suites()]
-    assert names == ["deepbench-train", "deepbench-infer", "cpu", "decay", "smoke", "tbptt"]
+    assert names == ["deepbench-train", "deepbench-infer", "cpu", "decay", "scaling", "smoke", "tbptt"]
     decay = load_suite("decay")
     assert len(decay.cases) == 4 * 7 * 5 + 5 + 5
     kinds_inits = {(c["kind"], c["init"]) for c in decay.cases}
@@ -161,7 +161,7 @@ def test_cli_run_smoke_end_to_end(tmp_path):
     assert result.exit_code == 0, result.output
     data = load_run(out)
     assert data["suite"]["name"] == "smoke" and data["status"] == "complete"
-    assert len(data["cases"]) == data["suite"]["cases_planned"] == 26
+    assert len(data["cases"]) == data["suite"]["cases_planned"] == 28
     assert all(c["status"] == "ok" for c in data["cases"])
     assert "rate/step" in result.output and "cosine to full BPTT" in result.output
     pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
