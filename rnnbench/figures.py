@@ -17,10 +17,20 @@ Figures, each written only when the run has data for it (cases with status
   against full BPTT versus K, k-step solid/circles and chunk dashed/squares,
   one colour per kind, one row of panels per init.
 
+- ``throughput_bars.png`` (``throughput_bars_<n>.png`` past 20 problems):
+  forward+backward time per problem (log x), one bar per backend.
+- ``throughput_gflops_vs_H.png``: forward+backward GFLOP/s (full count)
+  against H (log2 x), colour by backend, marker by kind; written when the
+  run has two H or more.
+- ``throughput_scaling.png``: log-log forward+backward time against T, H or
+  B where only that size varies (>= 3 sizes, the rest fixed), one panel per
+  size, the fitted log-log slope in each label.
+
 Colours: one fixed colour per kind (KIND_COLORS) and, in per-kind figures,
 one per init (orthogonal gains along a sequential colormap in gain order,
 "default" grey, "identity" and "forget_bias:*" their own colours), the same in
-every figure of a run. Only the object API (Figure + FigureCanvasAgg) is
+every figure of a run; in throughput figures one fixed colour per backend
+(BACKEND_COLORS). Only the object API (Figure + FigureCanvasAgg) is
 used, so the user's pyplot backend is left alone; output is byte-for-byte
 deterministic (no 'Software' PNG metadata).
 """
@@ -36,6 +46,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, MaxNLocator, NullFormatter
 
 KIND_COLORS = {"rnn_tanh": "tab:blue", "rnn_relu": "tab:orange", "lstm": "tab:green", "gru": "tab:red"}
+BACKEND_COLORS = {"numba-cpu": "#1b4f9c", "torch": "#e8590c", "numpy": "#6b6b6b", "numba-cuda": "#7b2cbf"}
+_SPARE_BACKEND_COLORS = ("#2b8a3e", "#c2255c", "#0b7285", "#5c940d")
 _SPARE_COLORS = ("tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray")
 DEFAULT_INIT_COLOR = "0.45"
 IDENTITY_COLOR = "tab:red"
@@ -47,6 +59,7 @@ FIGSIZE = (7.0, 4.5)
 WIDE_FIGSIZE = (8.6, 4.5)  # room for a legend outside the axes
 DPI = 120
 MAX_LEGEND_INSIDE = 5
+MAX_BAR_PROBLEMS = 20
 LAG_LABEL = "lag l (steps)"
 
 
@@ -437,6 +450,203 @@ def fig_tbptt_vs_K(cases, folder):
     return _save(fig, folder, "tbptt_vs_K.png")
 
 
+# ---- throughput figures ---------------------------------------------------------------------------------
+
+_KIND_MARKERS = {"rnn_tanh": "o", "rnn_relu": "s", "lstm": "^", "gru": "D"}
+_SPARE_MARKERS = ("v", "P", "X", "*")
+_DIMS = (("T", "T", "sequence length T (steps)"), ("H", "hidden_size", "hidden size H"),
+         ("B", "batch", "batch size B"))
+
+
+def _backend_order(backends):
+    known = [b for b in BACKEND_COLORS if b in backends]
+    return known + sorted(set(backends) - set(BACKEND_COLORS))
+
+
+def _backend_color(backend, backends=()):
+    if backend in BACKEND_COLORS:
+        return BACKEND_COLORS[backend]
+    extra = sorted(set(backends) - set(BACKEND_COLORS)) or [backend]
+    return _SPARE_BACKEND_COLORS[extra.index(backend) % len(_SPARE_BACKEND_COLORS)] if backend in extra \
+        else _SPARE_BACKEND_COLORS[0]
+
+
+def _kind_marker(kind, kinds=()):
+    if kind in _KIND_MARKERS:
+        return _KIND_MARKERS[kind]
+    extra = sorted(set(kinds) - set(_KIND_MARKERS)) or [kind]
+    return _SPARE_MARKERS[extra.index(kind) % len(_SPARE_MARKERS)] if kind in extra else _SPARE_MARKERS[0]
+
+
+def _problem_key(c):
+    """The problem a throughput case times: params['case'] (shared by all backends of a compare), else its sizes."""
+    q = c["params"]
+    return q.get("case") or (q["kind"], q["hidden_size"], q["batch"], q["T"], q.get("dtype"), q.get("num_layers", 1))
+
+
+def _problem_label(c, with_dtype=False):
+    q = c["params"]
+    label = f"{q['kind']} H={q['hidden_size']} B={q['batch']} T={q['T']}"
+    if q.get("num_layers", 1) != 1:
+        label += f" L={q['num_layers']}"
+    return label + (f" {q.get('dtype')}" if with_dtype else "")
+
+
+def _fb_ms(c):
+    value = c["values"].get("forward_backward_ms")
+    return value if _finite(value) and value > 0 else None
+
+
+def _dtype_text(cases):
+    dtypes = sorted({str(c["params"].get("dtype")) for c in cases})
+    return dtypes[0] if len(dtypes) == 1 else None
+
+
+def fig_throughput_bars(cases, folder):
+    """Grouped horizontal bars of forward+backward time per problem, one bar per backend (log x);
+    split into files of at most MAX_BAR_PROBLEMS problems, in order of first appearance."""
+    problems = {}  # key -> {backend: case}, insertion-ordered
+    for c in cases:
+        if _fb_ms(c) is not None:
+            problems.setdefault(_problem_key(c), {}).setdefault(c["params"]["backend"], c)
+    if not problems:
+        return []
+    backends = _backend_order({b for per in problems.values() for b in per})
+    dtype = _dtype_text(cases)
+    keys = list(problems)
+    chunks = [keys[i:i + MAX_BAR_PROBLEMS] for i in range(0, len(keys), MAX_BAR_PROBLEMS)]
+    written = []
+    for n, chunk in enumerate(chunks, 1):
+        height = 0.8 / len(backends)
+        fig = _new_figure((WIDE_FIGSIZE[0], max(FIGSIZE[1], 1.6 + len(chunk) * (0.22 + 0.12 * len(backends)))))
+        ax = fig.add_subplot()
+        for j, backend in enumerate(backends):
+            ys, widths = [], []
+            for i, key in enumerate(chunk):
+                c = problems[key].get(backend)
+                if c is not None:
+                    ys.append(i - 0.4 + height * (j + 0.5))
+                    widths.append(_fb_ms(c))
+            if ys:
+                ax.barh(ys, widths, height=height * 0.92, color=_backend_color(backend, backends), label=backend)
+        ax.set_xscale("log")
+        ax.set_yticks(range(len(chunk)))
+        ax.set_yticklabels([_problem_label(next(iter(problems[k].values())), dtype is None) for k in chunk],
+                           fontsize="small")
+        ax.set_ylim(len(chunk) - 0.5, -0.5)  # first problem on top
+        ax.set_xlabel("forward + backward time (ms, log scale)")
+        ax.grid(True, axis="x", which="both", alpha=0.3)
+        part = f", part {n}/{len(chunks)}" if len(chunks) > 1 else ""
+        ax.set_title(f"Forward+backward time per problem{f' ({dtype})' if dtype else ''}{part}",
+                     fontsize="medium")
+        _legend(ax, outside=True, title="backend")
+        name = "throughput_bars.png" if len(chunks) == 1 else f"throughput_bars_{n}.png"
+        written.append(_save(fig, folder, name))
+    return written
+
+
+def fig_throughput_gflops_vs_H(cases, folder):
+    """Forward+backward GFLOP/s (full count) against H (log2 x): colour by backend, marker by kind;
+    a marker per case, a line through the median of each H."""
+    points = {}  # (backend, kind) -> H -> [gflops]
+    for c in cases:
+        g = c["values"].get("forward_backward_gflops_full")
+        if _finite(g) and g > 0:
+            q = c["params"]
+            points.setdefault((q["backend"], q["kind"]), {}).setdefault(q["hidden_size"], []).append(g)
+    Hs = sorted({H for per in points.values() for H in per})
+    if len(Hs) < 2:
+        return None
+    backends = _backend_order({b for b, _ in points})
+    kinds = _kind_order({k for _, k in points})
+    fig = _new_figure(WIDE_FIGSIZE)
+    ax = fig.add_subplot()
+    for backend in backends:
+        for kind in kinds:
+            per = points.get((backend, kind))
+            if not per:
+                continue
+            color, marker = _backend_color(backend, backends), _kind_marker(kind, kinds)
+            xs = sorted(per)
+            ax.plot(xs, [float(np.median(per[H])) for H in xs], color=color, lw=1.3, alpha=0.8)
+            allx = [H for H in xs for _ in per[H]]
+            ally = [g for H in xs for g in per[H]]
+            ax.plot(allx, ally, ls="none", marker=marker, ms=6, color=color, mec="white", mew=0.5)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    _plain_log_ticks(ax.xaxis, Hs)
+    ax.set_xlabel("hidden size H (log2 scale)")
+    ax.set_ylabel("forward + backward GFLOP/s (full count, log)")
+    dtype = _dtype_text(cases)
+    ax.set_title(f"Throughput vs hidden size{f' ({dtype})' if dtype else ''}; line: median over B, T",
+                 fontsize="medium")
+    ax.grid(True, which="major", alpha=0.3)
+    handles = [Line2D([], [], color=_backend_color(b, backends), lw=2.5) for b in backends]
+    handles += [Line2D([], [], ls="none", marker=_kind_marker(k, kinds), color="0.3", ms=6) for k in kinds]
+    _legend(ax, handles, backends + kinds, outside=True)
+    return _save(fig, folder, "throughput_gflops_vs_H.png")
+
+
+def _slope(xs, ys):
+    return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
+
+
+def _scaling_groups(cases):
+    """{dim: [(backend, kind, fixed_text, [(size, ms)])]} for groups varying only in dim, with >= 3 sizes."""
+    out = {}
+    for dim, field, _ in _DIMS:
+        others = [(d, f) for d, f, _ in _DIMS if d != dim]
+        groups = {}
+        for c in cases:
+            ms = _fb_ms(c)
+            if ms is None:
+                continue
+            q = c["params"]
+            key = (q["backend"], q["kind"], q.get("dtype"), q.get("num_layers", 1),
+                   tuple(q[f] for _, f in others))
+            groups.setdefault(key, {}).setdefault(q[field], ms)  # the first case of a size
+        found = []
+        for (backend, kind, _, _, fixed), per in groups.items():
+            if len(per) >= 3:
+                text = " ".join(f"{d}={v}" for (d, _), v in zip(others, fixed))
+                found.append((backend, kind, text, sorted(per.items())))
+        if found:
+            out[dim] = found
+    return out
+
+
+def fig_throughput_scaling(cases, folder):
+    """Log-log forward+backward time against T, H or B where only that size varies, one panel per size,
+    with the fitted log-log slope in each label."""
+    groups = _scaling_groups(cases)
+    if not groups:
+        return None
+    dims = [d for d, _, _ in _DIMS if d in groups]
+    xlabels = {d: label for d, _, label in _DIMS}
+    backends = _backend_order({g[0] for per in groups.values() for g in per})
+    kinds = _kind_order({g[1] for per in groups.values() for g in per})
+    fig = _new_figure((WIDE_FIGSIZE[0] + 1.0, 4.0 * len(dims) if len(dims) > 1 else FIGSIZE[1]))
+    for i, dim in enumerate(dims):
+        ax = fig.add_subplot(len(dims), 1, i + 1)
+        fixed_texts = {g[2] for g in groups[dim]}
+        for backend, kind, fixed, points in sorted(
+                groups[dim], key=lambda g: (backends.index(g[0]), kinds.index(g[1]), g[2])):
+            xs, ys = [p[0] for p in points], [p[1] for p in points]
+            label = f"{backend} {kind}" + (f" {fixed}" if len(fixed_texts) > 1 else "")
+            ax.loglog(xs, ys, color=_backend_color(backend, backends), marker=_kind_marker(kind, kinds), ms=5,
+                      lw=1.5, label=f"{label} (slope {_slope(xs, ys):.2f})")
+        _plain_log_ticks(ax.xaxis, [p[0] for g in groups[dim] for p in g[3]])
+        ax.set_xlabel(xlabels[dim] + " (log)")
+        ax.set_ylabel("fwd + bwd time (ms, log)")
+        fixed = f" ({next(iter(fixed_texts))})" if len(fixed_texts) == 1 else ""
+        ax.set_title(f"Time vs {dim}{fixed}", fontsize="medium")
+        ax.grid(True, which="major", alpha=0.3)
+        _legend(ax, outside=True)
+    dtype = _dtype_text(cases)
+    fig.suptitle(f"Forward+backward time scaling (log-log){f', {dtype}' if dtype else ''}")
+    return _save(fig, folder, "throughput_scaling.png")
+
+
 # ---- entry point ----------------------------------------------------------------------------------------
 
 def write_figures(data, folder):
@@ -444,11 +654,13 @@ def write_figures(data, folder):
 
     data: a loaded results dict (rnnbench.runs.load_run). Returns the paths
     written, in a fixed order: decay figures (norm vs lag per kind, rate vs
-    gain, grad at step 0 vs T, temporal per kind), then tbptt."""
+    gain, grad at step 0 vs T, temporal per kind), then tbptt, then throughput
+    (bars, GFLOP/s vs H, scaling)."""
     folder = Path(folder)
     decay_cases = _ok(data, "decay")
     tbptt_cases = _ok(data, "tbptt")
-    if not decay_cases and not tbptt_cases:
+    throughput_cases = _ok(data, "throughput")
+    if not decay_cases and not tbptt_cases and not throughput_cases:
         return []
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -463,4 +675,8 @@ def write_figures(data, folder):
         written += [fig_temporal(k, per_kind[k], colors, folder) for k in kinds]
     if tbptt_cases:
         written.append(fig_tbptt_vs_K(tbptt_cases, folder))
+    if throughput_cases:
+        written += fig_throughput_bars(throughput_cases, folder)
+        written.append(fig_throughput_gflops_vs_H(throughput_cases, folder))
+        written.append(fig_throughput_scaling(throughput_cases, folder))
     return [p for p in written if p is not None]
