@@ -43,7 +43,7 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FixedLocator, FormatStrFormatter, MaxNLocator, NullFormatter
+from matplotlib.ticker import FixedLocator, FormatStrFormatter, LogFormatter, MaxNLocator, NullFormatter
 
 KIND_COLORS = {"rnn_tanh": "tab:blue", "rnn_relu": "tab:orange", "lstm": "tab:green", "gru": "tab:red"}
 BACKEND_COLORS = {"numba-cpu": "#1b4f9c", "torch": "#e8590c", "numpy": "#6b6b6b", "numba-cuda": "#7b2cbf"}
@@ -454,8 +454,9 @@ def fig_tbptt_vs_K(cases, folder):
 
 _KIND_MARKERS = {"rnn_tanh": "o", "rnn_relu": "s", "lstm": "^", "gru": "D"}
 _SPARE_MARKERS = ("v", "P", "X", "*")
-_DIMS = (("T", "T", "sequence length T (steps)"), ("H", "hidden_size", "hidden size H"),
-         ("B", "batch", "batch size B"))
+_DIMS = (("T", "T", "sequence length T (steps, log)"), ("H", "hidden_size", "hidden size H (log)"),
+         ("B", "batch", "batch size B (log)"))
+_FIXED_STYLES = ("-", "--", ":", "-.")
 
 
 def _backend_order(backends):
@@ -530,6 +531,7 @@ def fig_throughput_bars(cases, folder):
             if ys:
                 ax.barh(ys, widths, height=height * 0.92, color=_backend_color(backend, backends), label=backend)
         ax.set_xscale("log")
+        _plain_log_labels(ax.xaxis)
         ax.set_yticks(range(len(chunk)))
         ax.set_yticklabels([_problem_label(next(iter(problems[k].values())), dtype is None) for k in chunk],
                            fontsize="small")
@@ -574,6 +576,7 @@ def fig_throughput_gflops_vs_H(cases, folder):
             ax.plot(allx, ally, ls="none", marker=marker, ms=6, color=color, mec="white", mew=0.5)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
+    _plain_log_labels(ax.yaxis)
     _plain_log_ticks(ax.xaxis, Hs)
     ax.set_xlabel("hidden size H (log2 scale)")
     ax.set_ylabel("forward + backward GFLOP/s (full count, log)")
@@ -585,6 +588,19 @@ def fig_throughput_gflops_vs_H(cases, folder):
     handles += [Line2D([], [], ls="none", marker=_kind_marker(k, kinds), color="0.3", ms=6) for k in kinds]
     _legend(ax, handles, backends + kinds, outside=True)
     return _save(fig, folder, "throughput_gflops_vs_H.png")
+
+
+class _PlainLogFormatter(LogFormatter):
+    """LogFormatter's choice of ticks to label, each written plainly (0.3, 20, 100)."""
+
+    def __call__(self, x, pos=None):
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
+def _plain_log_labels(axis):
+    """Plain numbers on a log axis, minor ticks labelled only when it spans little."""
+    axis.set_major_formatter(_PlainLogFormatter())
+    axis.set_minor_formatter(_PlainLogFormatter(minor_thresholds=(1.2, 0.8)))
 
 
 def _slope(xs, ys):
@@ -617,7 +633,7 @@ def _scaling_groups(cases):
 
 def fig_throughput_scaling(cases, folder):
     """Log-log forward+backward time against T, H or B where only that size varies, one panel per size,
-    with the fitted log-log slope in each label."""
+    with the fitted log-log slope in each label; colour by backend, marker by kind, line style by fixed sizes."""
     groups = _scaling_groups(cases)
     if not groups:
         return None
@@ -628,17 +644,22 @@ def fig_throughput_scaling(cases, folder):
     fig = _new_figure((WIDE_FIGSIZE[0] + 1.0, 4.0 * len(dims) if len(dims) > 1 else FIGSIZE[1]))
     for i, dim in enumerate(dims):
         ax = fig.add_subplot(len(dims), 1, i + 1)
-        fixed_texts = {g[2] for g in groups[dim]}
+        fixed_texts = sorted({g[2] for g in groups[dim]})
         for backend, kind, fixed, points in sorted(
                 groups[dim], key=lambda g: (backends.index(g[0]), kinds.index(g[1]), g[2])):
             xs, ys = [p[0] for p in points], [p[1] for p in points]
             label = f"{backend} {kind}" + (f" {fixed}" if len(fixed_texts) > 1 else "")
             ax.loglog(xs, ys, color=_backend_color(backend, backends), marker=_kind_marker(kind, kinds), ms=5,
-                      lw=1.5, label=f"{label} (slope {_slope(xs, ys):.2f})")
+                      lw=1.5, ls=_FIXED_STYLES[fixed_texts.index(fixed) % len(_FIXED_STYLES)], label=f"{label} (slope {_slope(xs, ys):.2f})")
         _plain_log_ticks(ax.xaxis, [p[0] for g in groups[dim] for p in g[3]])
-        ax.set_xlabel(xlabels[dim] + " (log)")
+        _plain_log_labels(ax.yaxis)
+        lo = ax.get_ylim()[0]
+        decade = 10.0 ** math.floor(math.log10(lo))
+        if decade >= lo / 1.5:  # reach down to a labelled decade just below the data
+            ax.set_ylim(bottom=decade)
+        ax.set_xlabel(xlabels[dim])
         ax.set_ylabel("fwd + bwd time (ms, log)")
-        fixed = f" ({next(iter(fixed_texts))})" if len(fixed_texts) == 1 else ""
+        fixed = f" ({fixed_texts[0]})" if len(fixed_texts) == 1 else ""
         ax.set_title(f"Time vs {dim}{fixed}", fontsize="medium")
         ax.grid(True, which="major", alpha=0.3)
         _legend(ax, outside=True)

@@ -3,8 +3,8 @@ import copy
 
 import pytest
 
-from rnnbench.figures import KIND_COLORS, write_figures
-from rnnbench.harness import run_suite
+from rnnbench.figures import BACKEND_COLORS, KIND_COLORS, write_figures
+from rnnbench.harness import run_compare, run_suite
 from rnnbench.runs import load_run
 from rnnbench.suite import load_suite
 
@@ -97,3 +97,70 @@ def test_missing_values_are_skipped_not_plotted_as_empty(run_data, tmp_path):
 def test_kind_colours_are_fixed():
     assert set(KIND_COLORS) == {"rnn_tanh", "rnn_relu", "lstm", "gru"}
     assert len(set(KIND_COLORS.values())) == 4
+
+
+THROUGHPUT_SUITE = """
+name = "tiny-throughput"
+description = "a tiny throughput suite for the figures tests"
+
+[[cases]]
+measurement = "throughput"
+kind = ["lstm", "gru"]
+hidden_size = [8, 16]
+input_size = 8
+batch = 2
+T = [4, 8, 12]
+dtype = "float64"
+"""
+
+THROUGHPUT_EXPECTED = ["throughput_bars.png", "throughput_gflops_vs_H.png", "throughput_scaling.png"]
+
+
+@pytest.fixture(scope="module")
+def throughput_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("throughput")
+    suite_file = root / "tiny.toml"
+    suite_file.write_text(THROUGHPUT_SUITE)
+    run = run_compare(load_suite(str(suite_file)), ["numpy", "numba-cpu"], root / "run", {}, progress=False,
+                      min_repeats=2, min_seconds=0, settle_s=0)
+    data = load_run(run.path)
+    assert all(c["status"] == "ok" for c in data["cases"]), [c["error"] for c in data["cases"]]
+    assert len(data["cases"]) == 24
+    return data
+
+
+def test_throughput_figures_are_written_deterministically(throughput_data, tmp_path):
+    paths = write_figures(throughput_data, tmp_path / "a")
+    assert [p.name for p in paths] == THROUGHPUT_EXPECTED
+    for p in paths:
+        data = p.read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n"), p.name
+        assert len(data) > 10_000, p.name
+        assert b"Software" not in data, p.name
+    again = write_figures(throughput_data, tmp_path / "b")
+    assert [p.name for p in again] == THROUGHPUT_EXPECTED
+    for first, second in zip(paths, again):
+        assert first.read_bytes() == second.read_bytes(), first.name
+
+
+def test_throughput_bars_split_past_20_problems(throughput_data, tmp_path):
+    """25 problems give two bar files (20 + 5); one H gives no GFLOP/s-vs-H figure, no size varying alone no scaling."""
+    cases = []
+    for i in range(25):
+        for c in throughput_data["cases"][:2]:  # one problem on both backends
+            c = copy.deepcopy(c)
+            c["params"].update(T=100 + i, batch=1 + i, case=f"problem-{i}")
+            cases.append(c)
+    names = [p.name for p in write_figures({"cases": cases}, tmp_path)]
+    assert names == ["throughput_bars_1.png", "throughput_bars_2.png"]
+
+
+def test_throughput_scaling_needs_three_sizes(throughput_data, tmp_path):
+    data = {"cases": [c for c in throughput_data["cases"] if c["params"]["T"] != 12]}
+    assert [p.name for p in write_figures(data, tmp_path)] == THROUGHPUT_EXPECTED[:2]
+
+
+def test_backend_colours_are_fixed_and_distinct_from_kinds():
+    assert set(BACKEND_COLORS) == {"numba-cpu", "torch", "numpy", "numba-cuda"}
+    assert len(set(BACKEND_COLORS.values())) == 4
+    assert not set(BACKEND_COLORS.values()) & set(KIND_COLORS.values())
