@@ -111,7 +111,11 @@ def compare_cmd(targets, backends, output, threads, quick, filters, max_gflop, r
         raise SystemExit(130)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo("\n".join(summary_lines({**run.header, "cases": run.cases})))
+    data = {**run.header, "cases": run.cases}
+    from .figures import write_figures
+    for path in write_figures(data, run.path / "figures"):
+        click.echo(f"figure {path}", err=True)
+    click.echo("\n".join(summary_lines(data)))
     click.echo(f"\nrun folder: {run.path}")
 
 
