@@ -13,6 +13,7 @@ import numpy as np
 from .api import backward, forward
 from .backends import backends
 from .model import KINDS, RNN
+from .throughput import max_relative_diff, result_arrays
 
 
 @dataclass
@@ -23,19 +24,6 @@ class CheckRow:
     forward_ms: float
     backward_ms: float
     max_rel_diff: float  # max over output, h_n and all gradients, relative to the reference's scale
-
-
-def _relative_diff(results, reference):
-    worst = 0.0
-    for got, ref in zip(results, reference):
-        scale = max(float(np.max(np.abs(ref))), np.finfo(np.float64).tiny)
-        worst = max(worst, float(np.max(np.abs(got.astype(np.float64) - ref))) / scale)
-    return worst
-
-
-def _flatten(out, grads):
-    arrays = [out.output, out.h_n, grads.x, grads.h0, *grads.params.values()]
-    return arrays + ([out.c_n, grads.c0] if out.c_n is not None else [])
 
 
 def run_check(steps=50, batch=8, input_size=32, hidden=64, dtype=np.float32, repeats=5,
@@ -51,7 +39,7 @@ def run_check(steps=50, batch=8, input_size=32, hidden=64, dtype=np.float32, rep
         x64 = rng.standard_normal((steps, batch, input_size))
         dy64 = rng.standard_normal((steps, batch, hidden))
         ref_out = forward(net, params64, x64, backend="numpy")
-        reference = _flatten(ref_out, backward(net, params64, x64, dy64, backend="numpy"))
+        reference = result_arrays(ref_out, backward(net, params64, x64, dy64, backend="numpy"))
         params = {k: v.astype(dtype) for k, v in params64.items()}
         x, dy = x64.astype(dtype), dy64.astype(dtype)
 
@@ -64,7 +52,7 @@ def run_check(steps=50, batch=8, input_size=32, hidden=64, dtype=np.float32, rep
         first = {}
         for name in names:
             start = time.perf_counter()
-            diff = _relative_diff(_flatten(fwd(name), bwd(name)), reference)
+            diff = max_relative_diff(result_arrays(fwd(name), bwd(name)), reference)
             first[name] = (time.perf_counter() - start, diff)
         samples = {name: ([], []) for name in names}
         for _ in range(repeats):

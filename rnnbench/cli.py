@@ -27,7 +27,6 @@ def run_cmd(suite, output, backend, dtype, quick, seed, filters, no_figures):
     from .harness import apply_options, run_suite
     from .runs import default_run_dir
     from .suite import load_suite
-    from .summary import summary_lines
     try:
         loaded = apply_options(load_suite(suite, quick=quick), backend, dtype, seed, filters)
         if backend is not None:
@@ -37,16 +36,22 @@ def run_cmd(suite, output, backend, dtype, quick, seed, filters, no_figures):
     out = output or default_run_dir(loaded.name)
     options = dict(backend=backend, dtype=dtype, quick=quick, seed=seed, filter=list(filters))
     click.echo(f"rnnbench run {loaded.name}: {len(loaded.cases)} cases -> {out}", err=True)
+    _execute(lambda: run_suite(loaded, out, options), out, figures=not no_figures)
+
+
+def _execute(start, out, figures=True):
+    """Run ``start()`` (-> RunFolder), then figures and the summary; Ctrl-C exits 130."""
+    from .figures import write_figures
+    from .summary import summary_lines
     try:
-        run = run_suite(loaded, out, options)
+        run = start()
     except KeyboardInterrupt:
         click.echo(f"interrupted: the finished cases are in {out}", err=True)
         raise SystemExit(130)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     data = {**run.header, "cases": run.cases}
-    if not no_figures:
-        from .figures import write_figures
+    if figures:
         for path in write_figures(data, run.path / "figures"):
             click.echo(f"figure {path}", err=True)
     click.echo("\n".join(summary_lines(data)))
@@ -82,7 +87,6 @@ def compare_cmd(targets, backends, output, threads, quick, filters, max_gflop, r
     from .harness import apply_options, run_compare
     from .runs import default_run_dir
     from .suite import load_suite
-    from .summary import summary_lines
     from .threads import set_threads, threads_in_use, torch_info
     status = available()
     names = [n.strip() for n in backends.split(",") if n.strip()]
@@ -98,25 +102,14 @@ def compare_cmd(targets, backends, output, threads, quick, filters, max_gflop, r
                               max_gflop=max_gflop)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    limiter = set_threads(threads) if threads else None  # noqa: F841 (kept alive for the run)
+    if threads:
+        set_threads(threads)  # threadpoolctl's limits stay in force for this process
     out = output or default_run_dir(f"compare-{suite.name}")
     options = dict(backends=names, threads=threads, threads_in_use=threads_in_use(), torch=torch_info(),
                    quick=quick, filter=list(filters), max_gflop=max_gflop, min_repeats=repeats,
                    min_seconds=min_time)
     click.echo(f"rnnbench compare {suite.name}: {', '.join(names)} -> {out}", err=True)
-    try:
-        run = run_compare(suite, names, out, options, min_repeats=repeats, min_seconds=min_time)
-    except KeyboardInterrupt:
-        click.echo(f"interrupted: the finished cases are in {out}", err=True)
-        raise SystemExit(130)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    data = {**run.header, "cases": run.cases}
-    from .figures import write_figures
-    for path in write_figures(data, run.path / "figures"):
-        click.echo(f"figure {path}", err=True)
-    click.echo("\n".join(summary_lines(data)))
-    click.echo(f"\nrun folder: {run.path}")
+    _execute(lambda: run_compare(suite, names, out, options, min_repeats=repeats, min_seconds=min_time), out)
 
 
 def _regression(targets, fail_above):

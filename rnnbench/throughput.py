@@ -42,7 +42,7 @@ def network_flops(net, T, batch, phase, convention):
         for layer in range(net.num_layers))
 
 
-def _relative_diff(arrays, reference):
+def max_relative_diff(arrays, reference):
     worst = 0.0
     for got, ref in zip(arrays, reference):
         scale = max(float(np.max(np.abs(ref))), np.finfo(np.float64).tiny)
@@ -50,7 +50,8 @@ def _relative_diff(arrays, reference):
     return worst
 
 
-def _flatten(out, grads):
+def result_arrays(out, grads):
+    """Every array of a forward result and its gradients, in a fixed order."""
     arrays = [out.output, out.h_n, grads.x, grads.h0, *grads.params.values()]
     return arrays + ([out.c_n, grads.c0] if out.c_n is not None else [])
 
@@ -64,7 +65,7 @@ def measure_throughput(net, T, batch, dtype, backends, seed=0, min_repeats=5, mi
     params64 = net.init_params(seed)
     x64 = rng.standard_normal((T, batch, net.input_size))
     dy64 = rng.standard_normal((T, batch, net.num_directions * net.hidden_size))
-    reference = _flatten(forward(net, params64, x64, backend="numpy"),
+    reference = result_arrays(forward(net, params64, x64, backend="numpy"),
                          backward(net, params64, x64, dy64, backend="numpy"))
     params = {k: v.astype(dtype) for k, v in params64.items()}
     x, dy = x64.astype(dtype), dy64.astype(dtype)
@@ -72,7 +73,7 @@ def measure_throughput(net, T, batch, dtype, backends, seed=0, min_repeats=5, mi
     for name in backends:
         functions[(name, "forward")] = lambda name=name: forward(net, params, x, backend=name)
         functions[(name, "forward_backward")] = lambda name=name: backward(net, params, x, dy, backend=name)
-    correctness = {name: _relative_diff(_flatten(forward(net, params, x, backend=name),
+    correctness = {name: max_relative_diff(result_arrays(forward(net, params, x, backend=name),
                                                  backward(net, params, x, dy, backend=name)), reference)
                    for name in backends}
     timings = time_interleaved(functions, min_repeats=min_repeats, min_seconds=min_seconds,

@@ -1,11 +1,9 @@
 """Suites, run folders and `rnnbench run`, end to end."""
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

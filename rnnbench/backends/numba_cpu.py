@@ -32,7 +32,6 @@ class NumbaLayers:
         kid = KIND_IDS[kind]
         T, B, _ = x.shape
         H = h0.shape[1]
-        GH = GATES[kind] * H
         x = np.ascontiguousarray(x)
         hs = np.empty((T + 1, B, H), dtype=x.dtype)
         hs[0] = h0
