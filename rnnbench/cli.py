@@ -176,7 +176,7 @@ def check_cmd(steps, batch, input_size, hidden, dtype, repeats):
         ok = r.max_rel_diff <= limit
         failed |= not ok
         click.echo(f"{r.kind:9s} {r.backend:10s} {r.first_s:12.3f} {r.forward_ms:11.3f} "
-                   f"{r.backward_ms:11.3f} {r.max_rel_diff:13.2e}{'' if ok else '  MISMATCH'}")
+                   f"{r.forward_backward_ms:11.3f} {r.max_rel_diff:13.2e}{'' if ok else '  MISMATCH'}")
     click.echo("fwd+bwd = rb.backward (it runs its own forward). max rel diff: against numpy float64, "
                f"relative to each array's largest entry; limit {limit:g}.")
     if failed:

@@ -158,7 +158,8 @@ class LayeredBackend:
                         if dc is not None:
                             g_c0[s] += dc
                 grad_above = below
-            g_x[t0:t1 + 1] += grad_above[t0:t1 + 1]
+            if not sweep_only:
+                g_x[t0:t1 + 1] += grad_above[t0:t1 + 1]
         if sweep_only:
             return None, None, g_h0, g_c0
         return g_params, g_x, g_h0, g_c0

@@ -50,19 +50,24 @@ def run_data(tmp_path_factory):
     return data
 
 
-def test_writes_the_expected_pngs_deterministically(run_data, tmp_path):
-    paths = write_figures(run_data, tmp_path / "a")
-    assert [p.name for p in paths] == EXPECTED
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(EXPECTED)
+def assert_pngs_written_deterministically(data, tmp_path, expected):
+    """write_figures gives exactly `expected`, valid PNGs without a Software tag, byte-identical twice."""
+    paths = write_figures(data, tmp_path / "a")
+    assert [p.name for p in paths] == expected
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(expected)
     for p in paths:
-        data = p.read_bytes()
-        assert data.startswith(b"\x89PNG\r\n\x1a\n"), p.name
-        assert len(data) > 10_000, p.name
-        assert b"Software" not in data, p.name
-    again = write_figures(run_data, tmp_path / "b")
-    assert [p.name for p in again] == EXPECTED
+        png = p.read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n"), p.name
+        assert len(png) > 10_000, p.name
+        assert b"Software" not in png, p.name
+    again = write_figures(data, tmp_path / "b")
+    assert [p.name for p in again] == expected
     for first, second in zip(paths, again):
         assert first.read_bytes() == second.read_bytes(), first.name
+
+
+def test_writes_the_expected_pngs_deterministically(run_data, tmp_path):
+    assert_pngs_written_deterministically(run_data, tmp_path, EXPECTED)
 
 
 def test_only_failed_cases_write_nothing(run_data, tmp_path):
@@ -130,17 +135,7 @@ def throughput_data(tmp_path_factory):
 
 
 def test_throughput_figures_are_written_deterministically(throughput_data, tmp_path):
-    paths = write_figures(throughput_data, tmp_path / "a")
-    assert [p.name for p in paths] == THROUGHPUT_EXPECTED
-    for p in paths:
-        data = p.read_bytes()
-        assert data.startswith(b"\x89PNG\r\n\x1a\n"), p.name
-        assert len(data) > 10_000, p.name
-        assert b"Software" not in data, p.name
-    again = write_figures(throughput_data, tmp_path / "b")
-    assert [p.name for p in again] == THROUGHPUT_EXPECTED
-    for first, second in zip(paths, again):
-        assert first.read_bytes() == second.read_bytes(), first.name
+    assert_pngs_written_deterministically(throughput_data, tmp_path, THROUGHPUT_EXPECTED)
 
 
 def test_throughput_bars_split_past_20_problems(throughput_data, tmp_path):
