@@ -80,9 +80,13 @@ def _gru_step(t, xp, hp, lengths, hs, hn_lin, y):
 
 
 @njit(cache=True, error_model="numpy")
-def forward_layer(kind, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, hn_lin, y):
+def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, hn_lin, y):
     """Run all T steps of one layer: xp = x W_ih^T + b_ih for all steps at
     once, then per step hp = h_t W_hh^T + b_hh and the cell.
+
+    ``skip_input``: cuDNN's CUDNN_SKIP_INPUT (DeepBench's mode): there is no
+    W_ih; x (I = H) enters every gate block as it is, xp = [x, .., x] + b_ih,
+    and ``w_ih`` is not read.
 
     ``x``: [T, B, I]; ``w_ih``: [GH, I]; ``w_hh``: [GH, H]; ``y`` must be
     zero-initialised; hs[0] (and cs[0]) hold the initial state. Fills hs, cs,
@@ -91,8 +95,13 @@ def forward_layer(kind, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, hn_lin, y):
     touches few arrays and vectorises), meaningful at active steps only.
     """
     T, B, I = x.shape
-    GH = w_ih.shape[0]
-    xp = np.dot(x.reshape(T * B, I), w_ih.T).reshape(T, B, GH)
+    GH = b_ih.shape[0]
+    if skip_input:
+        xp = np.empty((T, B, GH), dtype=x.dtype)
+        for g in range(GH // I):
+            xp[:, :, g * I:(g + 1) * I] = x
+    else:
+        xp = np.dot(x.reshape(T * B, I), w_ih.T).reshape(T, B, GH)
     xp += b_ih
     w_hh_t = np.ascontiguousarray(w_hh.T)
     hp = np.empty((B, GH), dtype=xp.dtype)
@@ -162,13 +171,13 @@ def _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh):
 
 
 @njit(cache=True, error_model="numpy")
-def backward_layer(kind, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, w_ih, w_hh, hs, cs, gates,
-                   hn_lin, dpre_ih, dpre_hh, dh, dc, dw_ih, dw_hh, db_ih, db_hh, adj_h, adj_c,
-                   want_dw, want_dx):
-    """Backpropagate through steps t1 down to t0 of one layer, then add the
-    weight gradients of those steps to dw_ih, dw_hh, db_ih, db_hh (if
-    ``want_dw``) and return dx: [t1-t0+1, B, I], the gradient of the layer
-    input x at those steps (if ``want_dx``; else an empty array).
+def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, w_ih, w_hh, hs, cs, gates,
+                   hn_lin, dpre_ih, dpre_hh, dh, dc, adj_h, adj_c, want_dx):
+    """Backward-data (DeepBench's split) of one layer: backpropagate through
+    steps t1 down to t0 and return dx: [t1-t0+1, B, I], the gradient of the
+    layer input x at those steps (if ``want_dx``; else an empty array). The
+    weight gradients are left to :func:`weight_gradients`, which reads the
+    pre-activation gradients this sweep writes.
 
     ``dy``: [T, B, H] gradient arriving at each output (read at active steps
     only); ``d_hn``/``d_cn``: [B, H] gradient of the final state, injected at
@@ -213,15 +222,35 @@ def backward_layer(kind, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, w_ih, w_hh, 
         for b in range(B):
             if t < lengths[b]:
                 dh[b] += rec[b]
+    I = x.shape[2]
+    if not want_dx:
+        return np.empty((0, B, I), dtype=x.dtype)
     n = t1 - t0 + 1
-    GH = dpre_ih.shape[2]
+    if skip_input:  # dx = the sum of the gate blocks
+        dx = dpre_ih[t0:t1 + 1, :, :I].copy()
+        for g in range(1, dpre_ih.shape[2] // I):
+            dx += dpre_ih[t0:t1 + 1, :, g * I:(g + 1) * I]
+        return dx
+    return np.dot(dpre_ih[t0:t1 + 1].reshape(n * B, dpre_ih.shape[2]), w_ih).reshape(n, B, I)
+
+
+@njit(cache=True, error_model="numpy")
+def weight_gradients(skip_input, t0, t1, x, hs, dpre_ih, dpre_hh, dw_ih, dw_hh, db_ih, db_hh):
+    """Backward-weights of steps t0..t1, two GEMMs over all their T*B columns
+    at once (haste's deferred weight gradients)::
+
+        dW_ih += sum_t dpre_ih[t]^T x[t]      db_ih += sum_t,b dpre_ih[t, b]
+        dW_hh += sum_t dpre_hh[t]^T h_{t-1}   db_hh += sum_t,b dpre_hh[t, b]
+
+    ``dpre_ih``/``dpre_hh``: [T, B, GH] as written by :func:`backward_layer`;
+    ``x``: [T, B, I]; ``hs``: [T+1, B, H] (hs[t] is the state entering step t).
+    With ``skip_input`` there is no W_ih and ``dw_ih`` is not touched.
+    """
+    n, B, GH = t1 - t0 + 1, dpre_ih.shape[1], dpre_ih.shape[2]
     p_ih = dpre_ih[t0:t1 + 1].reshape(n * B, GH)
     p_hh = dpre_hh[t0:t1 + 1].reshape(n * B, GH)
-    if want_dw:
+    if not skip_input:
         dw_ih += np.dot(p_ih.T, x[t0:t1 + 1].reshape(n * B, x.shape[2]))
-        dw_hh += np.dot(p_hh.T, hs[t0:t1 + 1].reshape(n * B, H))
-        db_ih += p_ih.sum(axis=0)
-        db_hh += p_hh.sum(axis=0)
-    if want_dx:
-        return np.dot(p_ih, w_ih).reshape(n, B, x.shape[2])
-    return np.empty((0, B, x.shape[2]), dtype=x.dtype)
+    dw_hh += np.dot(p_hh.T, hs[t0:t1 + 1].reshape(n * B, hs.shape[2]))
+    db_ih += p_ih.sum(axis=0)
+    db_hh += p_hh.sum(axis=0)

@@ -50,7 +50,8 @@ def init_params(net, scheme="default", seed=0, dtype=np.float64):
                 params[w_hh] = np.concatenate([gain * haar_orthogonal(H, rng) for _ in range(G)])
             elif name == "identity":
                 params[w_hh] = np.concatenate([np.eye(H)] * G)
-                params[w_ih] = rng.normal(0.0, 1e-3, params[w_ih].shape)
+                if w_ih in params:  # skip-input layers have none
+                    params[w_ih] = rng.normal(0.0, 1e-3, params[w_ih].shape)
                 params[b_ih] = np.zeros(G * H)
                 params[b_hh] = np.zeros(G * H)
             elif name == "forget_bias":

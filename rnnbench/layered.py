@@ -11,6 +11,8 @@ from typing import Protocol
 
 import numpy as np
 
+from .truncation import parse_truncation
+
 
 @dataclass
 class StepRecord:
@@ -32,25 +34,33 @@ class StepRecord:
 
 
 class LayerKernels(Protocol):
-    """One layer, one direction, forward in time.
+    """One layer, one direction, forward in time, in DeepBench's three phases:
+    forward, backward-data, backward-weights.
 
-    w = (w_ih [GH, I], w_hh [GH, H], b_ih [GH], b_hh [GH]); x: [T, B, I];
-    h0, c0: [B, H] (c0 ignored unless lstm); lengths: int64 [B].
+    w = (w_ih [GH, I], w_hh [GH, H], b_ih [GH], b_hh [GH]); w_ih is None in
+    skip-input mode (no input GEMM: x, with I = H, enters every gate block);
+    x: [T, B, I]; h0, c0: [B, H] (c0 ignored unless lstm); lengths: int64 [B].
     """
 
     def forward_layer(self, kind, x, h0, c0, w, lengths):
         """-> (y [T, B, H], h_n [B, H], c_n [B, H] or None, tape for backward_layer)."""
 
-    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw, record=None,
-                       need_dx=True):
-        """Backpropagate steps t1..t0 (gradient entering from dy [T, B, H] at
-        active steps and d_hn/d_cn [B, H] at step lengths[b]-1; state gradient
-        dropped at multiples of ``chunk`` when chunk > 0). Adds the weight
-        gradients into dw (same shapes as w; None: skip them); fills
-        ``record`` (a StepRecord) for steps t0..t1 when given.
+    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, record=None, need_dx=True):
+        """Backward-data: backpropagate steps t1..t0 (gradient entering from
+        dy [T, B, H] at active steps and d_hn/d_cn [B, H] at step lengths[b]-1;
+        state gradient dropped at multiples of ``chunk`` when chunk > 0),
+        keeping the pre-activation gradients of those steps on the tape for
+        weight_gradients; fills ``record`` (a StepRecord) when given.
 
         -> (dx [t1-t0+1, B, I] or None unless need_dx, dh [B, H], dc [B, H]):
         dh, dc are the gradient of the state entering step t0."""
+
+    def weight_gradients(self, kind, tape, t0, t1, dw):
+        """Backward-weights: add the gradients of steps t0..t1 (from the last
+        backward_layer over them) into dw = (dw_ih or None, dw_hh, db_ih, db_hh)."""
+
+
+FULL = parse_truncation("full")
 
 
 def reversal_index(lengths, T):
@@ -60,8 +70,24 @@ def reversal_index(lengths, T):
     return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
 
 
+@dataclass
+class Trace:
+    """What a training forward leaves for the backward phases: one tape per
+    layer and direction (index layer * D + direction) and each one's
+    (input, output) in its own time order."""
+    tapes: list
+    io: list
+
+
 class LayeredBackend:
-    """A backend (forward/backward over a Problem) made of LayerKernels."""
+    """A backend (forward/backward over a Problem) made of LayerKernels.
+
+    Besides forward and backward it exposes DeepBench's phases for timing:
+    ``train_forward`` -> Trace, ``backward_data`` (full BPTT of x, h0, c0;
+    keeps the pre-activation gradients on the tapes) and ``backward_weights``
+    (the parameter gradients from them)."""
+
+    splits_backward = True
 
     def __init__(self, kernels):
         self.kernels = kernels
@@ -72,7 +98,7 @@ class LayeredBackend:
         rev = reversal_index(p.lengths, T) if net.bidirectional else None
         batch = np.arange(B)
         h_n, c_n = np.empty_like(p.h0), np.empty_like(p.c0)
-        inputs, tapes, io = p.x, [], []
+        inputs, trace = p.x, Trace([], [])
         for layer in range(net.num_layers):
             outs = []
             for d in range(net.num_directions):
@@ -83,14 +109,34 @@ class LayeredBackend:
                 if c is not None:
                     c_n[s] = c
                 outs.append(y if d == 0 else y[rev, batch])
-                tapes.append(tape)
-                io.append((x, y))
+                trace.tapes.append(tape)
+                trace.io.append((x, y))
             inputs = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
-        return inputs, h_n, c_n, tapes, io
+        return inputs, h_n, c_n, trace
 
     def forward(self, p):
-        output, h_n, c_n, _, _ = self._run_forward(p)
+        output, h_n, c_n, _ = self._run_forward(p)
         return output, h_n, c_n
+
+    def train_forward(self, p):
+        """Forward keeping every tape: -> Trace for backward_data."""
+        return self._run_forward(p)[3]
+
+    def backward_data(self, p, trace, d_output, d_h_n, d_c_n):
+        """Full BPTT of the inputs and initial states over a Trace, without the
+        weight gradients: -> (x, h0, c0) gradients."""
+        _, g_x, g_h0, g_c0 = self._sweep(p, trace, d_output, d_h_n, d_c_n, FULL, None, need_x=True, weights=False)
+        return g_x, g_h0, g_c0
+
+    def backward_weights(self, p, trace):
+        """The parameter gradients of the last backward_data over ``trace``."""
+        net, T = p.net, p.x.shape[0]
+        g_params = {name: np.zeros_like(value) for name, value in p.params.items()}
+        for layer in range(net.num_layers):
+            for d in range(net.num_directions):
+                self.kernels.weight_gradients(net.kind, trace.tapes[layer * net.num_directions + d], 0, T - 1,
+                                              net.layer_weights(g_params, layer, d))
+        return g_params
 
     def backward(self, p, d_output, d_h_n, d_c_n, trunc, records=None, sweep_only=False):
         """Full and chunk truncation: one backward sweep per layer. kstep:K
@@ -101,13 +147,20 @@ class LayeredBackend:
         (index layer * D + direction; the reverse direction's in reversed time);
         full truncation only. ``sweep_only``: skip the weight gradients and the
         gradient of x (for records; the returned params and x are then None)."""
+        trace = self.train_forward(p)
+        return self._sweep(p, trace, d_output, d_h_n, d_c_n, trunc, records, need_x=not sweep_only,
+                           weights=not sweep_only)
+
+    def _sweep(self, p, trace, d_output, d_h_n, d_c_n, trunc, records, need_x, weights):
+        """Backward-data over every window and layer; with ``weights``, each
+        layer's weight gradients right after its sweep over a window (kstep
+        windows overlap, so their pre-activation gradients do not outlive it)."""
         net, k = p.net, self.kernels
         T, B, _ = p.x.shape
         H, D = net.hidden_size, net.num_directions
-        _, _, _, tapes, io = self._run_forward(p)
         rev = reversal_index(p.lengths, T) if net.bidirectional else None
         batch = np.arange(B)
-        g_params = {name: np.zeros_like(value) for name, value in p.params.items()}
+        g_params = {name: np.zeros_like(value) for name, value in p.params.items()} if weights else None
         g_x, g_h0, g_c0 = np.zeros_like(p.x), np.zeros_like(p.h0), np.zeros_like(p.c0)
         grads_below = [np.zeros((T, B, net.layer_input_size(layer)), dtype=p.dtype)
                        for layer in range(net.num_layers)]
@@ -116,7 +169,7 @@ class LayeredBackend:
             if trunc.mode != "full":
                 raise ValueError(f"truncation: step records need 'full', got '{trunc}'")
             records[:] = [StepRecord(np.zeros((T, B, H), p.dtype), np.zeros((T, B, H), p.dtype),
-                                     inputs=layer_in, outputs=layer_out) for layer_in, layer_out in io]
+                                     inputs=layer_in, outputs=layer_out) for layer_in, layer_out in trace.io]
         if trunc.mode == "kstep" and not trunc.is_full_for(T):
             windows = ((trunc.window_start(t), t) for t in range(T))
             chunk = 0
@@ -145,12 +198,12 @@ class LayeredBackend:
                     dy = grad_above[:, :, d * H:(d + 1) * H]
                     if d == 1:
                         dy = dy[rev, batch]
-                    w = net.layer_weights(p.params, layer, d)
-                    dw = None if sweep_only else net.layer_weights(g_params, layer, d)
-                    need_dx = layer > 0 or not sweep_only
-                    dx, dh, dc = k.backward_layer(net.kind, tapes[s], w, dy, dh_last[s], dc_last[s],
-                                                  p.lengths, t0, t1, chunk, dw,
+                    need_dx = layer > 0 or need_x
+                    dx, dh, dc = k.backward_layer(net.kind, trace.tapes[s], net.layer_weights(p.params, layer, d),
+                                                  dy, dh_last[s], dc_last[s], p.lengths, t0, t1, chunk,
                                                   records[s] if records is not None else None, need_dx)
+                    if weights:
+                        k.weight_gradients(net.kind, trace.tapes[s], t0, t1, net.layer_weights(g_params, layer, d))
                     if need_dx:
                         below[t0:t1 + 1] += dx if d == 0 else dx[rev, batch]
                     if t0 == 0:
@@ -158,8 +211,6 @@ class LayeredBackend:
                         if dc is not None:
                             g_c0[s] += dc
                 grad_above = below
-            if not sweep_only:
+            if need_x:
                 g_x[t0:t1 + 1] += grad_above[t0:t1 + 1]
-        if sweep_only:
-            return None, None, g_h0, g_c0
-        return g_params, g_x, g_h0, g_c0
+        return g_params, (g_x if need_x else None), g_h0, g_c0

@@ -7,6 +7,7 @@ from .kernels.cells import GATES
 
 KINDS = tuple(GATES)
 DTYPES = (np.float32, np.float64)
+INPUT_MODES = ("linear", "skip")
 
 
 def _positive_int(name, value):
@@ -27,6 +28,11 @@ class RNN:
     - ``weight_ih_l{l}{s}``: [G*H, I_l]  (I_0 = input_size, I_l = D*H above)
     - ``weight_hh_l{l}{s}``: [G*H, H]
     - ``bias_ih_l{l}{s}``, ``bias_hh_l{l}{s}``: [G*H]
+
+    input_mode: ``"linear"`` (torch's only mode) or ``"skip"``, cuDNN's
+    CUDNN_SKIP_INPUT as DeepBench times it: layer 0 has no ``weight_ih_l0``
+    and its input (input_size = hidden_size) enters every gate block as it
+    is, a_x = [x_t, ..., x_t] + b_ih. Not loadable into torch.nn.
     """
 
     kind: str
@@ -34,6 +40,7 @@ class RNN:
     hidden_size: int
     num_layers: int = 1
     bidirectional: bool = False
+    input_mode: str = "linear"
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -43,6 +50,15 @@ class RNN:
         if not isinstance(self.bidirectional, (bool, np.bool_)):
             raise ValueError(f"bidirectional: expected True or False, got {self.bidirectional!r}")
         object.__setattr__(self, "bidirectional", bool(self.bidirectional))
+        if self.input_mode not in INPUT_MODES:
+            raise ValueError(f"input_mode: expected one of {', '.join(INPUT_MODES)}, got {self.input_mode!r}")
+        if self.input_mode == "skip" and self.input_size != self.hidden_size:
+            raise ValueError(f"input_size: input_mode 'skip' needs input_size == hidden_size "
+                             f"({self.hidden_size}), got {self.input_size}")
+
+    @property
+    def skips_input(self):
+        return self.input_mode == "skip"
 
     @property
     def num_directions(self):
@@ -66,15 +82,17 @@ class RNN:
         shapes = {}
         for layer in range(self.num_layers):
             for d in range(self.num_directions):
-                shapes[self.param_name("weight_ih", layer, d)] = (G * H, self.layer_input_size(layer))
+                if layer > 0 or not self.skips_input:
+                    shapes[self.param_name("weight_ih", layer, d)] = (G * H, self.layer_input_size(layer))
                 shapes[self.param_name("weight_hh", layer, d)] = (G * H, H)
                 shapes[self.param_name("bias_ih", layer, d)] = (G * H,)
                 shapes[self.param_name("bias_hh", layer, d)] = (G * H,)
         return shapes
 
     def layer_weights(self, params, layer, direction):
-        """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction."""
-        return tuple(params[self.param_name(what, layer, direction)]
+        """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction;
+        weight_ih is None for layer 0 in skip-input mode."""
+        return tuple(params.get(self.param_name(what, layer, direction))
                      for what in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
     def init_params(self, seed=0, dtype=np.float64):

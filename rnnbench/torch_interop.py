@@ -15,6 +15,8 @@ def _torch():
 
 def to_torch(net, params):
     """A ``torch.nn`` module (time-major, ``batch_first=False``) holding ``params``."""
+    if net.input_mode != "linear":
+        raise ValueError(f"input_mode: torch.nn has only 'linear' (no skip-input mode), got {net.input_mode!r}")
     torch = _torch()
     dtype = next(iter(params.values())).dtype
     common = dict(input_size=net.input_size, hidden_size=net.hidden_size, num_layers=net.num_layers,

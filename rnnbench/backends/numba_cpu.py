@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernels.cells import GATES, GRU, KIND_IDS, LSTM
-from ..kernels.cpu import backward_layer, forward_layer
+from ..kernels.cpu import backward_layer, forward_layer, weight_gradients
 from ..layered import LayeredBackend
 
 
@@ -26,9 +26,16 @@ def _empty(dtype):
     return np.empty((0, 0, 0), dtype=dtype)
 
 
+def _weight_ih(w_ih, like):
+    """(skip_input, w_ih): w_ih None means skip-input; the compiled code then
+    gets a typed placeholder it does not read."""
+    return (True, np.empty((0, 0), like.dtype)) if w_ih is None else (False, w_ih)
+
+
 class NumbaLayers:
     def forward_layer(self, kind, x, h0, c0, w, lengths):
         w_ih, w_hh, b_ih, b_hh = w
+        skip_input, w_ih = _weight_ih(w_ih, w_hh)
         kid = KIND_IDS[kind]
         T, B, _ = x.shape
         H = h0.shape[1]
@@ -42,15 +49,11 @@ class NumbaLayers:
         if kid == GRU:
             hn_lin = np.empty((T, B, H), dtype=x.dtype)
         y = np.zeros((T, B, H), dtype=x.dtype)
-        gates = forward_layer(kid, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, hn_lin, y)
+        gates = forward_layer(kid, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, hn_lin, y)
         return y, hs[T], (cs[T] if kid == LSTM else None), Tape(x, hs, cs, gates, hn_lin)
 
-    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw, record=None,
-                       need_dx=True):
-        w_ih, w_hh, _, _ = w
-        if dw is None:  # skipped: typed placeholders for the compiled signature
-            dw = (np.empty((0, 0), w_ih.dtype),) * 2 + (np.empty(0, w_ih.dtype),) * 2
-        dw_ih, dw_hh, db_ih, db_hh = dw
+    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, record=None, need_dx=True):
+        skip_input, w_ih = _weight_ih(w[0], w[1])
         kid = KIND_IDS[kind]
         T, B, _ = tape.x.shape
         H = d_hn.shape[1]
@@ -60,13 +63,17 @@ class NumbaLayers:
         dpre_ih, dpre_hh = tape.dpre
         dh, dc = np.zeros_like(d_hn), np.zeros_like(d_hn)
         adj_h, adj_c = (record.adj_h, record.adj_c) if record is not None else (_empty(dh.dtype),) * 2
-        dx = backward_layer(kid, t0, t1, chunk, np.ascontiguousarray(dy), np.ascontiguousarray(d_hn),
-                            np.ascontiguousarray(d_cn), lengths, tape.x, w_ih, w_hh, tape.hs, tape.cs,
-                            tape.gates, tape.hn_lin, dpre_ih, dpre_hh, dh, dc, dw_ih, dw_hh, db_ih, db_hh,
-                            adj_h, adj_c, dw_ih.size > 0, need_dx)
+        dx = backward_layer(kid, skip_input, t0, t1, chunk, np.ascontiguousarray(dy), np.ascontiguousarray(d_hn),
+                            np.ascontiguousarray(d_cn), lengths, tape.x, w_ih, w[1], tape.hs, tape.cs,
+                            tape.gates, tape.hn_lin, dpre_ih, dpre_hh, dh, dc, adj_h, adj_c, need_dx)
         if record is not None:  # full sweep only: the workspaces hold every step
             record.dpre_ih, record.dpre_hh = dpre_ih, dpre_hh
         return (dx if need_dx else None), dh, (dc if kid == LSTM else None)
+
+    def weight_gradients(self, kind, tape, t0, t1, dw):
+        dw_ih, dw_hh, db_ih, db_hh = dw
+        skip_input, dw_ih = _weight_ih(dw_ih, dw_hh)
+        weight_gradients(skip_input, t0, t1, tape.x, tape.hs, *tape.dpre, dw_ih, dw_hh, db_ih, db_hh)
 
 
 BACKEND = LayeredBackend(NumbaLayers())

@@ -94,19 +94,33 @@ class Tape:
     x: np.ndarray        # [T, B, I] layer input
     h_prev: list         # h_prev[t]: [B, H] state entering step t
     saved: list          # saved[t]: what the cell's backward needs
+    da: dict = None      # da[t] = (da_x, da_h): [B, GH] pre-activation gradients of the last backward
+
+
+def input_projection(w_ih, x_t, gates):
+    """W_ih x_t: [B, GH]; with no W_ih (skip-input, I = H) x_t enters every gate block as it is."""
+    return np.tile(x_t, gates) if w_ih is None else x_t @ w_ih.T
+
+
+def input_gradient(w_ih, da_x, gates):
+    """dL/dx_t from da_x: [B, GH], the transpose of :func:`input_projection`."""
+    if w_ih is None:
+        return da_x.reshape(len(da_x), gates, -1).sum(axis=1)
+    return da_x @ w_ih
 
 
 class NumpyLayers:
     def forward_layer(self, kind, x, h0, c0, w, lengths):
         cell = CELLS[kind]
         w_ih, w_hh, b_ih, b_hh = w
+        gates = len(b_ih) // h0.shape[1]
         h, c = h0, (c0 if kind == "lstm" else None)
         y = np.zeros((x.shape[0],) + h0.shape, dtype=x.dtype)
         h_prev, saved = [], []
         with np.errstate(all="ignore"):  # inf/NaN propagate, as in every backend
             for t in range(x.shape[0]):
                 active = (t < lengths)[:, None]
-                h_new, c_new, s = cell.forward(x[t] @ w_ih.T + b_ih, h @ w_hh.T + b_hh, h, c)
+                h_new, c_new, s = cell.forward(input_projection(w_ih, x[t], gates) + b_ih, h @ w_hh.T + b_hh, h, c)
                 h_prev.append(h)
                 saved.append(s)
                 y[t] = np.where(active, h_new, 0)
@@ -115,15 +129,16 @@ class NumpyLayers:
                     c = np.where(active, c_new, c)
         return y, h, c, Tape(x, h_prev, saved)
 
-    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, dw, record=None,
-                       need_dx=True):
+    def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, record=None, need_dx=True):
         cell = CELLS[kind]
-        w_ih, w_hh, _, _ = w
+        w_ih, w_hh, b_ih, _ = w
+        gates = len(b_ih) // d_hn.shape[1]
         dh = np.zeros_like(d_hn)
         dc = np.zeros_like(d_hn)
         dx = np.zeros((t1 - t0 + 1,) + tape.x.shape[1:], dtype=tape.x.dtype)
+        tape.da = {}
         if record is not None:
-            shape = (len(tape.x),) + d_hn.shape[:1] + (w_ih.shape[0],)
+            shape = (len(tape.x),) + d_hn.shape[:1] + (len(b_ih),)
             record.dpre_ih, record.dpre_hh = np.zeros(shape, d_hn.dtype), np.zeros(shape, d_hn.dtype)
         with np.errstate(all="ignore"):
             for t in range(t1, t0 - 1, -1):
@@ -138,19 +153,25 @@ class NumpyLayers:
                 dh = dh + np.where(active, dy[t], 0)
                 da_x, da_h, dh_direct, dc_prev = cell.backward(dh, dc, tape.saved[t])
                 da_x, da_h = np.where(active, da_x, 0), np.where(active, da_h, 0)
+                tape.da[t] = (da_x, da_h)
                 if record is not None:
                     record.dpre_ih[t], record.dpre_hh[t] = da_x, da_h
-                if dw is not None:
-                    dw_ih, dw_hh, db_ih, db_hh = dw
-                    dw_ih += da_x.T @ tape.x[t]
-                    db_ih += da_x.sum(axis=0)
-                    dw_hh += da_h.T @ tape.h_prev[t]
-                    db_hh += da_h.sum(axis=0)
-                dx[t - t0] = da_x @ w_ih
+                dx[t - t0] = input_gradient(w_ih, da_x, gates)
                 dh = np.where(active, dh_direct + da_h @ w_hh, dh)
                 if dc_prev is not None:
                     dc = np.where(active, dc_prev, dc)
         return (dx if need_dx else None), dh, (dc if kind == "lstm" else None)
+
+    def weight_gradients(self, kind, tape, t0, t1, dw):
+        """Step by step, as in min-char-rnn: dW_ih += da_x^T x_t, dW_hh += da_h^T h_{t-1}."""
+        dw_ih, dw_hh, db_ih, db_hh = dw
+        for t in range(t0, t1 + 1):
+            da_x, da_h = tape.da[t]
+            if dw_ih is not None:
+                dw_ih += da_x.T @ tape.x[t]
+            db_ih += da_x.sum(axis=0)
+            dw_hh += da_h.T @ tape.h_prev[t]
+            db_hh += da_h.sum(axis=0)
 
 
 BACKEND = LayeredBackend(NumpyLayers())

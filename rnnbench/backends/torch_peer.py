@@ -22,6 +22,8 @@ def _run(module, x, state, lengths, total_length):
 
 
 class TorchBackend:
+    splits_backward = False  # autograd runs backward-data and backward-weights as one pass
+
     @staticmethod
     def _setup(p, grad):
         module = to_torch(p.net, p.params)
