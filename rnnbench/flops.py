@@ -34,6 +34,9 @@ Two conventions:
 
         2*T*N*G*H*(I + H)
 
+    In skip-input mode (``skip_input=True``, cuDNN's CUDNN_SKIP_INPUT) there
+    is no input GEMM and the count is ``2*T*N*G*H*H``.
+
     Bias adds, activations, gate products and the cell/state update (all
     O(T*N*H)) are **not** counted. They are small next to the GEMMs when H is
     large.
@@ -93,17 +96,18 @@ def deepbench_flops(kind, T, N, H):
     return 2 * GATES[kind] * T * N * H * H
 
 
-def full_flops(kind, T, N, H, I):
-    """Forward FLOPs of the input and recurrent GEMMs: ``2*T*N*G*H*(I + H)``.
+def full_flops(kind, T, N, H, I, skip_input=False):
+    """Forward FLOPs of the input and recurrent GEMMs: ``2*T*N*G*H*(I + H)``,
+    or ``2*T*N*G*H*H`` with ``skip_input`` (no input GEMM).
 
     Pointwise work (bias, activations, gate math) is not counted.
     """
     _check_kind(kind)
     T, N, H, I = (_check_size(n, v) for n, v in (("T", T), ("N", N), ("H", H), ("I", I)))
-    return 2 * T * N * GATES[kind] * H * (I + H)
+    return 2 * T * N * GATES[kind] * H * ((0 if skip_input else I) + H)
 
 
-def phase_flops(kind, T, N, H, I, phase="forward", convention="full"):
+def phase_flops(kind, T, N, H, I, phase="forward", convention="full", skip_input=False):
     """FLOPs of one phase under ``convention`` ("deepbench" or "full").
 
     ``backward_data`` and ``backward_weights`` each equal ``forward``, and
@@ -116,7 +120,7 @@ def phase_flops(kind, T, N, H, I, phase="forward", convention="full"):
         _check_size("I", I)
         fwd = deepbench_flops(kind, T, N, H)
     elif convention == "full":
-        fwd = full_flops(kind, T, N, H, I)
+        fwd = full_flops(kind, T, N, H, I, skip_input)
     else:
         raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
     return _PHASE_MULT[phase] * fwd

@@ -8,6 +8,7 @@ import click
 
 from .environment import capture_environment
 from .measure import measure_throughput_case, run_case
+from .phases import PHASES
 from .runs import RunFolder
 
 
@@ -80,7 +81,9 @@ def run_suite(suite, out_dir, options, progress=True):
 def run_compare(suite, backends, out_dir, options, progress=True, **timing):
     """Time every throughput case of ``suite`` on all ``backends``, interleaved
     within each case; one record per case and backend (id: case id/backend),
-    with the ratio of its times to the first backend's."""
+    with the ratio of each phase's time to the first backend's (None where
+    either lacks the phase). A backend that cannot run a case (torch in
+    skip-input mode) gets status "unsupported" and the reason."""
     cases = [c for c in suite.cases if c["measurement"] == "throughput"]
     if not cases:
         raise ValueError(f"suite: {suite.name!r} has no throughput cases to compare")
@@ -101,13 +104,17 @@ def run_compare(suite, backends, out_dir, options, progress=True, **timing):
                 first = results[backends[0]][0]
                 for name in backends:
                     values, series = results[name]
-                    if error is None:
-                        for phase in ("forward_ms", "forward_backward_ms"):
-                            values[f"ratio_{phase[:-3]}"] = values[phase] / first[phase]
+                    status, reason = ("ok", error) if error is None else ("error", error)
+                    if "unsupported" in values:
+                        status, reason, values = "unsupported", values["unsupported"], {}
+                    elif status == "ok":
+                        for phase in PHASES:
+                            mine, base = values.get(f"{phase}_ms"), first.get(f"{phase}_ms")
+                            values[f"ratio_{phase}"] = mine / base if mine is not None and base else None
                     run.add_case({"id": f"{case['id']}/{name}", "measurement": "throughput",
                                   "params": {**{k: v for k, v in case.items() if k != "id"}, "backend": name,
                                              "case": case["id"]},
-                                  "status": "ok" if error is None else "error", "error": error,
+                                  "status": status, "error": reason,
                                   "seconds": seconds, "values": values, "series": series})
         status = "complete"
     finally:

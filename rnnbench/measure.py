@@ -94,21 +94,26 @@ def measure_tbptt(case):
 
 def measure_throughput_case(case, backends=None, **timing):
     """{backend: (values, series)}: timing of the case on each backend, interleaved
-    (``timing``: min_repeats, min_seconds, settle_s for rnnbench.throughput)."""
+    (``timing``: min_repeats, min_seconds, settle_s for rnnbench.throughput).
+    A backend that cannot run the case has values {"unsupported": reason}."""
     from .throughput import measure_throughput
-    net = RNN(case["kind"], case["input_size"], case["hidden_size"], case["num_layers"])
+    net = RNN(case["kind"], case["input_size"], case["hidden_size"], case["num_layers"],
+              input_mode=case["input_mode"])
     results = measure_throughput(net, case["T"], case["batch"], np.dtype(case["dtype"]),
                                  backends or [case["backend"]], seed=case["seed"], **timing)
     out = {}
     for name, values in results.items():
-        timings = values.pop("timings")
+        timings = values.pop("timings", {})
         series = {f"{phase}_samples_s": t["samples"] for phase, t in timings.items()}
         out[name] = ({k: _finite_or_none(v) for k, v in values.items()}, series)
     return out
 
 
 def measure_single_backend_throughput(case):
-    return measure_throughput_case(case)[case["backend"]]
+    values, series = measure_throughput_case(case)[case["backend"]]
+    if "unsupported" in values:
+        raise ValueError(values["unsupported"])
+    return values, series
 
 
 MEASURE = {"decay": measure_decay, "tbptt": measure_tbptt, "throughput": measure_single_backend_throughput}

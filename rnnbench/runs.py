@@ -9,7 +9,8 @@ results.json (schema_version 1)::
      "started_utc": ISO 8601, "finished_utc": ISO 8601 or null,
      "environment": {...},              # rnnbench.environment.capture_environment()
      "cases": [{"id", "measurement", "params": {case fields},
-                "status": "ok" | "error", "error": null or "Type: message",
+                "status": "ok" | "error" | "unsupported" (the backend cannot run this case),
+                "error": null or "Type: message" (or why unsupported),
                 "seconds": wall time, "values": {name: number, bool, str or null},
                 "series": {name: [number or null, ...]}}]}
 

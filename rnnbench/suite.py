@@ -16,7 +16,9 @@ Schema (see rnnbench/suites/*.toml for examples)::
 Case fields (FIELDS below): measurement ("decay" or "tbptt"), kind,
 input_size, hidden_size, num_layers, batch, T, init (see rnnbench.inits),
 input_scale (x ~ N(0, input_scale^2)), dtype, backend, seed, and for
-tbptt: truncation ("full", "kstep:K", "chunk:K"). measurement "throughput"
+tbptt: truncation ("full", "kstep:K", "chunk:K"), for throughput: input_mode
+("linear", or "skip": DeepBench's skip-input layer, input_size =
+hidden_size; see rnnbench.model.RNN). measurement "throughput"
 times rb.forward and rb.backward (see rnnbench.throughput); ``rnnbench
 compare`` runs its cases on several backends at once.
 """
@@ -32,7 +34,7 @@ FIELDS = {
     "measurement": (str, None), "kind": (str, None), "input_size": (int, None), "hidden_size": (int, None),
     "num_layers": (int, 1), "batch": (int, 1), "T": (int, None), "init": (str, "default"),
     "input_scale": (float, 1.0), "dtype": (str, "float64"), "backend": (str, "numba-cpu"), "seed": (int, 0),
-    "truncation": (str, "full"),
+    "truncation": (str, "full"), "input_mode": (str, "linear"),
 }
 TOP_LEVEL = {"name", "description", "defaults", "cases", "quick"}
 
@@ -50,27 +52,31 @@ def builtin_dir():
 
 
 DEEPBENCH_SUITES = {
-    "deepbench-train": ("Baidu DeepBench's 53 RNN training problems (throughput; full layer, input size = hidden)",
-                        ("TRAIN",)),
-    "deepbench-infer": ("Baidu DeepBench's 69 server + 3 device RNN inference problems (throughput; full layer)",
-                        ("INFER_SERVER", "INFER_DEVICE")),
+    "deepbench-train": ("Baidu DeepBench's 53 RNN training problems (throughput; skip-input as DeepBench, "
+                        "and the full layer)", ("TRAIN",)),
+    "deepbench-infer": ("Baidu DeepBench's 69 server + 3 device RNN inference problems (throughput; skip-input "
+                        "as DeepBench, and the full layer)", ("INFER_SERVER", "INFER_DEVICE")),
 }
 
 
 def deepbench_suite(name):
-    """A Suite of DeepBench problems (rnnbench.deepbench), one throughput case each:
-    DeepBench's vanilla is rnn_relu; input size = hidden; float32 on numba-cpu."""
+    """A Suite of DeepBench problems (rnnbench.deepbench), two throughput cases
+    each: skip-input (DeepBench's own mode: no input GEMM) and the full layer
+    (input_mode "linear"). DeepBench's vanilla is rnn_relu; input size =
+    hidden; float32 on numba-cpu."""
     from . import deepbench
     from .flops import DEEPBENCH_KIND
     description, lists = DEEPBENCH_SUITES[name]
     cases = []
     for list_name in lists:
         for problem in getattr(deepbench, list_name):
-            case = {key: default for key, (_, default) in FIELDS.items() if default is not None}
-            case.update(measurement="throughput", kind=DEEPBENCH_KIND[problem.cell], hidden_size=problem.hidden,
-                        input_size=problem.hidden, batch=problem.batch, T=problem.time_steps, dtype="float32")
-            case["id"] = f"{case_id(case)}/{list_name.lower()}"  # the same problem can be in two lists
-            cases.append(case)
+            for input_mode in ("skip", "linear"):
+                case = {key: default for key, (_, default) in FIELDS.items() if default is not None}
+                case.update(measurement="throughput", kind=DEEPBENCH_KIND[problem.cell], hidden_size=problem.hidden,
+                            input_size=problem.hidden, batch=problem.batch, T=problem.time_steps, dtype="float32",
+                            input_mode=input_mode)
+                case["id"] = f"{case_id(case)}/{list_name.lower()}"  # the same problem can be in two lists
+                cases.append(case)
     return Suite(name, description, f"rnnbench.deepbench ({deepbench.SOURCE})", cases)
 
 
@@ -113,7 +119,8 @@ def case_id(case):
     if case["measurement"] == "throughput":
         parts = [case["measurement"], case["kind"], f"H={case['hidden_size']}", f"B={case['batch']}",
                  f"T={case['T']}", case["dtype"]]
-        return "/".join(parts + ([f"L={case['num_layers']}"] if case["num_layers"] != 1 else []))
+        parts += [f"L={case['num_layers']}"] if case["num_layers"] != 1 else []
+        return "/".join(parts + (["skip-input"] if case["input_mode"] == "skip" else []))
     parts = [case["measurement"], case["kind"], case["init"], f"T={case['T']}"]
     if case["measurement"] == "tbptt":
         parts.append(case["truncation"])

@@ -49,28 +49,36 @@ def tbptt_table(cases):
 
 
 def throughput_table(cases):
-    """DeepBench-like rows: Type, Hidden, Batch, TimeSteps, backend, times, GFLOP/s, % peak, ratio, correctness."""
+    """DeepBench-like rows: Type, Hidden, Batch, TimeSteps, input mode, backend, the
+    phase times, GFLOP/s, % peak, ratio, correctness."""
     rows = [c for c in cases if c["measurement"] == "throughput" and c["status"] == "ok"]
     if not rows:
         return []
-    lines = [f"{'Type':9s} {'Hidden':>6s} {'Batch':>5s} {'Steps':>5s} {'backend':10s} {'fwd ms':>9s} "
-             f"{'fwd+bwd ms':>10s} {'GFLOP/s':>8s} {'%peak':>6s} {'ratio':>6s} {'max rel diff':>12s}"]
+    lines = [f"{'Type':9s} {'Hidden':>6s} {'Batch':>5s} {'Steps':>5s} {'input':6s} {'backend':10s} {'fwd ms':>9s} "
+             f"{'bwd-data':>9s} {'bwd-wts':>9s} {'fwd+bwd ms':>10s} {'GFLOP/s':>8s} {'%peak':>6s} {'ratio':>6s} "
+             f"{'max rel diff':>12s}"]
     for c in rows:
         p, v = c["params"], c["values"]
-        lines.append(f"{p['kind']:9s} {p['hidden_size']:6d} {p['batch']:5d} {p['T']:5d} {p['backend']:10s} "
-                     f"{_fmt(v.get('forward_ms'), '9.2f')} {_fmt(v.get('forward_backward_ms'), '10.2f')} "
+        lines.append(f"{p['kind']:9s} {p['hidden_size']:6d} {p['batch']:5d} {p['T']:5d} "
+                     f"{p.get('input_mode', 'linear'):6s} {p['backend']:10s} "
+                     f"{_fmt(v.get('forward_ms'), '9.2f')} {_fmt(v.get('backward_data_ms'), '9.2f')} "
+                     f"{_fmt(v.get('backward_weights_ms'), '9.2f')} {_fmt(v.get('forward_backward_ms'), '10.2f')} "
                      f"{_fmt(v.get('forward_backward_gflops_full'), '8.1f')} "
                      f"{_fmt(v.get('forward_backward_percent_of_peak'), '6.1f')} "
                      f"{_fmt(v.get('ratio_forward_backward'), '6.2f')} {_fmt(v.get('max_rel_diff'), '12.1e')}")
-    lines.append("GFLOP/s and %peak: forward+backward, full FLOP count (input GEMM included) against the "
-                 "measured GEMM peak; ratio: fwd+bwd time / the first backend's; max rel diff: against "
-                 "numpy float64.")
+    lines.append("bwd-data / bwd-wts: backward-data (dx, dh) and backward-weights (dW) timed apart, '-' where the "
+                 "backend runs them as one pass (torch); GFLOP/s and %peak: forward+backward, full FLOP count "
+                 "(every GEMM run) against the measured GEMM peak; ratio: fwd+bwd time / the first backend's; "
+                 "max rel diff: against numpy float64.")
+    unsupported = sorted({f"{c['params']['backend']} ({c['error']})" for c in cases if c["status"] == "unsupported"})
+    if unsupported:
+        lines.append("unsupported: " + "; ".join(unsupported))
     return lines
 
 
 def summary_lines(data):
     cases = data["cases"]
-    failed = [c for c in cases if c["status"] != "ok"]
+    failed = [c for c in cases if c["status"] == "error"]
     lines = [f"{data['suite']['name']}: {len(cases)} of {data['suite']['cases_planned']} cases, "
              f"{len(failed)} failed, status {data['status']}"]
     for table in (decay_table(cases), tbptt_table(cases), throughput_table(cases)):

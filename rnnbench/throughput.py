@@ -1,10 +1,11 @@
-"""Throughput cases: forward and forward+backward time of each backend on one
-problem, interleaved, with GFLOP/s, % of the machine's GEMM peak and a
+"""Throughput cases: the phases of one training step on each backend,
+timed interleaved, with GFLOP/s, % of the machine's GEMM peak and a
 correctness check against the numpy float64 reference.
 
-Phases: ``forward`` (rb.forward) and ``forward_backward`` (rb.backward, which
-runs its own forward). ``backward`` is derived as their difference and says
-so. No backend splits backward-data from backward-weights yet.
+Phases (rnnbench.phases): ``forward``, ``backward_data``,
+``backward_weights`` (backends that split the backward; None elsewhere) and
+``forward_backward`` end to end. ``backward_ms`` is forward_backward minus
+forward for every backend (``backward_is_derived``), comparable across them.
 """
 import time
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from .api import backward, forward
 from .flops import phase_flops
+from .phases import PHASES, phase_functions
 from .timing import time_interleaved
 
 _PEAK_CACHE = {}
@@ -36,9 +38,11 @@ def gemm_peak_gflops(dtype, n=1024, repeats=5):
 
 
 def network_flops(net, T, batch, phase, convention):
-    """FLOPs of every layer and direction (layer l > 0 reads D*H inputs)."""
+    """FLOPs of every layer and direction (layer l > 0 reads D*H inputs; in
+    skip-input mode layer 0 has no input GEMM)."""
     return net.num_directions * sum(
-        phase_flops(net.kind, T, batch, net.hidden_size, net.layer_input_size(layer), phase, convention)
+        phase_flops(net.kind, T, batch, net.hidden_size, net.layer_input_size(layer), phase, convention,
+                    skip_input=layer == 0 and net.skips_input)
         for layer in range(net.num_layers))
 
 
@@ -59,42 +63,50 @@ def result_arrays(out, grads):
 def measure_throughput(net, T, batch, dtype, backends, seed=0, min_repeats=5, min_seconds=0.2, max_repeats=50,
                        settle_s=0.15):
     """{backend: values} for one problem. values: first_s (the first forward and
-    backward call: Numba compilation or cache load included), forward_ms, forward_backward_ms,
-    backward_ms (derived), the timing summaries, GFLOP/s under both FLOP conventions,
-    percent of GEMM peak (full count), and max_rel_diff against numpy float64."""
+    backward call: Numba compilation or cache load included), ``{phase}_ms``
+    medians and ``{phase}_mad_ms`` for each phase of rnnbench.phases (None
+    where the backend does not split its backward), backward_ms (derived),
+    GFLOP/s of each phase under both FLOP conventions, percent of GEMM peak
+    (forward+backward, full count), max_rel_diff against numpy float64, and
+    ``timings`` (every sample). A backend that refuses the problem (a
+    ValueError, e.g. torch in skip-input mode) gets {"unsupported": reason}."""
     rng = np.random.default_rng(seed)
     params64 = net.init_params(seed)
     x64 = rng.standard_normal((T, batch, net.input_size))
     dy64 = rng.standard_normal((T, batch, net.num_directions * net.hidden_size))
     reference = result_arrays(forward(net, params64, x64, backend="numpy"),
-                         backward(net, params64, x64, dy64, backend="numpy"))
+                              backward(net, params64, x64, dy64, backend="numpy"))
     params = {k: v.astype(dtype) for k, v in params64.items()}
     x, dy = x64.astype(dtype), dy64.astype(dtype)
-    functions = {}
-    for name in backends:
-        functions[(name, "forward")] = lambda name=name: forward(net, params, x, backend=name)
-        functions[(name, "forward_backward")] = lambda name=name: backward(net, params, x, dy, backend=name)
-    correctness, first_s = {}, {}
+    functions, correctness, first_s, results = {}, {}, {}, {}
     for name in backends:  # the first calls: compilation or cache load, and the correctness check
         start = time.perf_counter()
-        arrays = result_arrays(forward(net, params, x, backend=name), backward(net, params, x, dy, backend=name))
+        try:
+            arrays = result_arrays(forward(net, params, x, backend=name), backward(net, params, x, dy, backend=name))
+        except ValueError as exc:
+            results[name] = {"unsupported": str(exc)}
+            continue
         first_s[name] = time.perf_counter() - start
         correctness[name] = max_relative_diff(arrays, reference)
+        for phase, fn in phase_functions(net, params, x, dy, name).items():
+            functions[(name, phase)] = fn
+    if not functions:
+        return results
     timings = time_interleaved(functions, min_repeats=min_repeats, min_seconds=min_seconds,
                                max_repeats=max(max_repeats, min_repeats), settle_s=settle_s)
     peak = gemm_peak_gflops(dtype)
-    results = {}
-    for name in backends:
-        fwd, both = timings[(name, "forward")], timings[(name, "forward_backward")]
-        values = dict(first_s=first_s[name], forward_ms=1e3 * fwd.median, forward_backward_ms=1e3 * both.median,
-                      backward_ms=1e3 * (both.median - fwd.median), backward_is_derived=True,
-                      forward_mad_ms=1e3 * fwd.mad, forward_backward_mad_ms=1e3 * both.mad,
+    for name in first_s:
+        mine = {phase: timings.get((name, phase)) for phase in PHASES}
+        fwd, both = mine["forward"], mine["forward_backward"]
+        values = dict(first_s=first_s[name], backward_ms=1e3 * (both.median - fwd.median), backward_is_derived=True,
                       max_rel_diff=correctness[name], gemm_peak_gflops=peak)
-        for convention in ("deepbench", "full"):
-            for phase, t in (("forward", fwd), ("forward_backward", both)):
+        for phase, t in mine.items():
+            values[f"{phase}_ms"] = None if t is None else 1e3 * t.median
+            values[f"{phase}_mad_ms"] = None if t is None else 1e3 * t.mad
+            for convention in ("deepbench", "full"):
                 flops = network_flops(net, T, batch, phase, convention)
-                values[f"{phase}_gflops_{convention}"] = flops / t.median / 1e9
+                values[f"{phase}_gflops_{convention}"] = None if t is None else flops / t.median / 1e9
         values["forward_backward_percent_of_peak"] = 100 * values["forward_backward_gflops_full"] / peak
-        values["timings"] = {"forward": fwd.summary(), "forward_backward": both.summary()}
+        values["timings"] = {phase: t.summary() for phase, t in mine.items() if t is not None}
         results[name] = values
-    return results
+    return {name: results[name] for name in backends}

@@ -10,7 +10,10 @@
   that are tuples group by their first item, e.g. the backend), the clock
   waits ``settle_s``: NumPy, SciPy (Numba's BLAS) and torch each run their own
   thread pool, whose idle threads spin for a while after a call (OpenBLAS
-  about 0.1 s) and would steal the cores from the next library's call.
+  about 0.1 s) and would steal the cores from the next library's call. After
+  the wait, one untimed call of the function about to be timed brings the
+  core out of its idle state and the data back into cache (without it the
+  first call after a wait runs measurably slower than the rest).
 - Every raw sample is kept; summaries are median, MAD (median absolute
   deviation), IQR and min.
 """
@@ -68,6 +71,7 @@ def time_interleaved(functions, min_repeats=5, min_seconds=0.2, max_repeats=200,
         for name, fn in functions.items():
             if settle_s and _group(name) != previous:
                 sleep(settle_s)
+                fn()
             previous = _group(name)
             start = clock()
             fn()

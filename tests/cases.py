@@ -8,14 +8,14 @@ LENGTHS = np.array([5, 2, 4])  # unsorted, one full, one short
 
 
 def make_case(kind, num_layers=1, bidirectional=False, dtype=np.float64, seed=0, T=T, B=B, I=I, H=H,
-              weight_scale=0.8):
+              weight_scale=0.8, input_mode="linear"):
     """A network with random parameters, input, initial state and loss gradients.
 
     Parameters are U(-weight_scale, weight_scale) (large enough at tiny H that
     every gate and the recurrence matter), or PyTorch's default init when
     weight_scale is None (well-conditioned at any H).
     Returns dict(net, params, x, state0, d_output, d_h_n, d_c_n)."""
-    net = rb.RNN(kind, I, H, num_layers, bidirectional)
+    net = rb.RNN(kind, I, H, num_layers, bidirectional, input_mode)
     rng = np.random.default_rng(seed)
     params = net.init_params(seed, dtype)
     if weight_scale is not None:

@@ -48,7 +48,9 @@ def test_time_interleaved_settles_between_backends_only():
     fns = {(b, p): (lambda b=b, p=p: events.append((b, p))) for b in ("x", "y") for p in ("f", "fb")}
     time_interleaved(fns, min_repeats=2, min_seconds=0.0, settle_s=0.5, sleep=lambda s: events.append("pause"))
     timed = events[4:]  # after the four untimed first calls
-    assert timed == ["pause", ("x", "f"), ("x", "fb"), "pause", ("y", "f"), ("y", "fb")] * 2
+    # after each pause one untimed warm-up call of the function timed next
+    assert timed == ["pause", ("x", "f"), ("x", "f"), ("x", "fb"),
+                     "pause", ("y", "f"), ("y", "f"), ("y", "fb")] * 2
 
 
 def test_measure_throughput_reports_correctness_and_flops():
@@ -57,8 +59,24 @@ def test_measure_throughput_reports_correctness_and_flops():
     for values in results.values():
         assert values["max_rel_diff"] < 1e-10
         assert values["forward_ms"] > 0 and values["forward_backward_ms"] > 0 and values["backward_is_derived"]
+        assert values["backward_data_ms"] > 0 and values["backward_weights_ms"] > 0  # both split the backward
         assert values["forward_gflops_full"] >= values["forward_gflops_deepbench"] > 0
-        assert len(values["timings"]["forward"]["samples"]) >= 2
+        for phase in ("forward", "backward_data", "backward_weights", "forward_backward"):
+            assert len(values["timings"][phase]["samples"]) >= 2
+
+
+def test_measure_throughput_marks_what_a_backend_cannot_do():
+    """torch: no backward split (its phases are None) and no skip-input mode (unsupported)."""
+    net = rb.RNN("gru", 8, 8)
+    values = measure_throughput(net, 4, 2, np.float64, ["numba-cpu", "torch"], min_repeats=2, min_seconds=0)["torch"]
+    assert values["backward_data_ms"] is None and values["backward_weights_gflops_full"] is None
+    assert values["forward_backward_ms"] > 0 and set(values["timings"]) == {"forward", "forward_backward"}
+    skip = rb.RNN("gru", 8, 8, input_mode="skip")
+    results = measure_throughput(skip, 4, 2, np.float64, ["numba-cpu", "torch"], min_repeats=2, min_seconds=0)
+    assert "skip-input" in results["torch"]["unsupported"] or "input_mode" in results["torch"]["unsupported"]
+    assert results["numba-cpu"]["max_rel_diff"] < 1e-10
+    # skip-input: the input GEMM is gone from the full count, which equals DeepBench's for the GRU
+    assert results["numba-cpu"]["forward_gflops_full"] == pytest.approx(results["numba-cpu"]["forward_gflops_deepbench"])
 
 
 def test_compare_end_to_end_and_regression_mode(tmp_path):

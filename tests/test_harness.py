@@ -47,13 +47,15 @@ def write_suite(tmp_path, text=TINY, name="tiny.toml"):
 def test_deepbench_suites_hold_every_problem_and_filter_by_size():
     from rnnbench.harness import apply_options
     train, infer = load_suite("deepbench-train"), load_suite("deepbench-infer")
-    assert len(train.cases) == 53 and len(infer.cases) == 69 + 3
+    assert len(train.cases) == 2 * 53 and len(infer.cases) == 2 * (69 + 3)  # skip-input and full layer each
     for suite in (train, infer):
         assert len({c["id"] for c in suite.cases}) == len(suite.cases)
         assert all(c["measurement"] == "throughput" and c["input_size"] == c["hidden_size"] for c in suite.cases)
+        skip = [c for c in suite.cases if c["input_mode"] == "skip"]
+        assert len(skip) * 2 == len(suite.cases) and all(c["id"].count("skip-input") == 1 for c in skip)
     assert {c["kind"] for c in train.cases} == {"rnn_relu", "lstm", "gru"}  # DeepBench's vanilla is ReLU
     small = apply_options(load_suite("deepbench-train"), max_gflop=1.0)
-    assert 0 < len(small.cases) < 53
+    assert 0 < len(small.cases) < 2 * 53
     with pytest.raises(ValueError, match="within 1e-09 GFLOP"):
         apply_options(load_suite("deepbench-train"), max_gflop=1e-9)
 

@@ -1,0 +1,47 @@
+"""One training step in DeepBench's phases, as separately callable functions.
+
+- ``forward``: rb.forward (inference: outputs and final state).
+- ``backward_data``: full BPTT of x, h0 (and c0) from a training forward's
+  tapes, the pre-activation gradients of every step kept (cudnnRNNBackwardData).
+- ``backward_weights``: the parameter gradients from those pre-activation
+  gradients, two GEMMs per layer over all steps (cudnnRNNBackwardWeights).
+- ``forward_backward``: rb.backward end to end (its own training forward,
+  backward-data and backward-weights).
+
+A backend built on :class:`rnnbench.layered.LayeredBackend` splits the
+backward (``splits_backward = True``); torch's autograd runs both backward
+phases as one pass, so it offers ``forward`` and ``forward_backward`` only.
+"""
+from . import validation as v
+from .api import backward, forward, validated_problem
+from .backends import get_backend
+
+PHASES = ("forward", "backward_data", "backward_weights", "forward_backward")
+
+
+def splits_backward(backend):
+    """Whether ``backend`` can time backward-data and backward-weights apart."""
+    return bool(getattr(get_backend(backend), "splits_backward", False))
+
+
+def phase_functions(net, params, x, d_output, backend):
+    """{phase: zero-argument callable} for one problem, loss sum(d_output * output).
+
+    x: [T, B, I]; d_output: [T, B, D*H]. Every backend gets ``forward`` and
+    ``forward_backward``; splitting backends also ``backward_data`` and
+    ``backward_weights``, which run on one training forward made here (and
+    one backward-data, so that backward-weights has its input from the start).
+    Each phase call recomputes its whole result, so calls can repeat.
+    """
+    functions = {"forward": lambda: forward(net, params, x, backend=backend),
+                 "forward_backward": lambda: backward(net, params, x, d_output, backend=backend)}
+    if splits_backward(backend):
+        impl = get_backend(backend)
+        p = validated_problem(net, params, x, None, None)
+        d_output = v.check_grad("d_output", d_output, x.shape[:2] + (net.num_directions * net.hidden_size,), p.dtype)
+        zeros = p.h0 * 0
+        trace = impl.train_forward(p)
+        impl.backward_data(p, trace, d_output, zeros, zeros)
+        functions["backward_data"] = lambda: impl.backward_data(p, trace, d_output, zeros, zeros)
+        functions["backward_weights"] = lambda: impl.backward_weights(p, trace)
+    return {phase: functions[phase] for phase in PHASES if phase in functions}
