@@ -35,11 +35,12 @@ def _rnn_step(t, use_relu, xp, hp, lengths, hs, y):
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
             continue
-        a, h_new = xp[t, b], hs[t + 1, b]
+        a, h_new, out = xp[t, b], hs[t + 1, b], y[t, b]
         a += hp[b]
         for j in range(hs.shape[2]):
-            h_new[j] = rnn_cell(a[j], use_relu)
-        y[t, b] = h_new
+            h = rnn_cell(a[j], use_relu)
+            h_new[j] = h
+            out[j] = h
 
 
 @njit(cache=True, error_model="numpy")
@@ -48,17 +49,21 @@ def _lstm_step(t, xp, hp, lengths, hs, cs, y):
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
             continue
-        a, c_prev, c_new, h_new = xp[t, b], cs[t, b], cs[t + 1, b], hs[t + 1, b]
+        a = xp[t, b]
         a += hp[b]  # pre-activations; the loop below overwrites them with the gates
+        # one view per gate: LLVM then proves (at run time) that the rows do not
+        # overlap and vectorises the loop; indexing a[H + j] on one row stays scalar
+        a_i, a_f, a_g, a_o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+        c_prev, c_new, h_new, out = cs[t, b], cs[t + 1, b], hs[t + 1, b], y[t, b]
         for j in range(H):
-            i, f, g, o, c, h = lstm_cell(a[j], a[H + j], a[2 * H + j], a[3 * H + j], c_prev[j])
-            a[j] = i
-            a[H + j] = f
-            a[2 * H + j] = g
-            a[3 * H + j] = o
+            i, f, g, o, c, h = lstm_cell(a_i[j], a_f[j], a_g[j], a_o[j], c_prev[j])
+            a_i[j] = i
+            a_f[j] = f
+            a_g[j] = g
+            a_o[j] = o
             c_new[j] = c
             h_new[j] = h
-        y[t, b] = h_new
+            out[j] = h
 
 
 @njit(cache=True, error_model="numpy")
@@ -67,16 +72,18 @@ def _gru_step(t, xp, hp, lengths, hs, hn_lin, y):
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
             continue
-        a, h_row, h_prev, h_new = xp[t, b], hp[b], hs[t, b], hs[t + 1, b]
-        hn_lin[t, b] = h_row[2 * H:]
-        a[:2 * H] += h_row[:2 * H]  # r and z sum both sides; n keeps them apart
+        a, h_row, h_prev = xp[t, b], hp[b], hs[t, b]
+        a_r, a_z, x_n = a[:H], a[H:2 * H], a[2 * H:]  # one view per gate (see _lstm_step)
+        h_r, h_z, h_n = h_row[:H], h_row[H:2 * H], h_row[2 * H:]
+        n_lin, h_new, out = hn_lin[t, b], hs[t + 1, b], y[t, b]
         for j in range(H):
-            r, z, n, h = gru_cell(a[j], a[H + j], a[2 * H + j], h_row[2 * H + j], h_prev[j])
-            a[j] = r  # the gates overwrite their pre-activations
-            a[H + j] = z
-            a[2 * H + j] = n
+            r, z, n, h = gru_cell(a_r[j] + h_r[j], a_z[j] + h_z[j], x_n[j], h_n[j], h_prev[j])
+            a_r[j] = r  # the gates overwrite their pre-activations
+            a_z[j] = z
+            x_n[j] = n
+            n_lin[j] = h_n[j]
             h_new[j] = h
-        y[t, b] = h_new
+            out[j] = h
 
 
 @njit(cache=True, error_model="numpy")
@@ -138,14 +145,15 @@ def _lstm_step_backward(t, lengths, cs, gates, dh, dc, dpre):
             continue
         dh_row, dc_row, gate_row, dpre_row = dh[b], dc[b], gates[t, b], dpre[t, b]
         c_row, c_prev = cs[t + 1, b], cs[t, b]
+        i, f, g, o = gate_row[:H], gate_row[H:2 * H], gate_row[2 * H:3 * H], gate_row[3 * H:]
+        d_i, d_f, d_g, d_o = dpre_row[:H], dpre_row[H:2 * H], dpre_row[2 * H:3 * H], dpre_row[3 * H:]
         for j in range(H):
-            da_i, da_f, da_g, da_o, dc_prev = lstm_cell_backward(
-                dh_row[j], dc_row[j], gate_row[j], gate_row[H + j], gate_row[2 * H + j],
-                gate_row[3 * H + j], c_row[j], c_prev[j])
-            dpre_row[j] = da_i
-            dpre_row[H + j] = da_f
-            dpre_row[2 * H + j] = da_g
-            dpre_row[3 * H + j] = da_o
+            da_i, da_f, da_g, da_o, dc_prev = lstm_cell_backward(dh_row[j], dc_row[j], i[j], f[j], g[j], o[j],
+                                                                 c_row[j], c_prev[j])
+            d_i[j] = da_i
+            d_f[j] = da_f
+            d_g[j] = da_g
+            d_o[j] = da_o
             dc_row[j] = dc_prev
             dh_row[j] = 0.0
 
@@ -157,16 +165,18 @@ def _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh):
         if t >= lengths[b]:
             continue
         dh_row, gate_row, hn_row, h_prev = dh[b], gates[t, b], hn_lin[t, b], hs[t, b]
+        r, z, n = gate_row[:H], gate_row[H:2 * H], gate_row[2 * H:]
         ih_row, hh_row = dpre_ih[t, b], dpre_hh[t, b]
+        ih_r, ih_z, ih_n = ih_row[:H], ih_row[H:2 * H], ih_row[2 * H:]
+        hh_r, hh_z, hh_n = hh_row[:H], hh_row[H:2 * H], hh_row[2 * H:]
         for j in range(H):
-            da_r, da_z, dx_n, dh_n, dh_direct = gru_cell_backward(
-                dh_row[j], gate_row[j], gate_row[H + j], gate_row[2 * H + j], hn_row[j], h_prev[j])
-            ih_row[j] = da_r
-            ih_row[H + j] = da_z
-            ih_row[2 * H + j] = dx_n
-            hh_row[j] = da_r
-            hh_row[H + j] = da_z
-            hh_row[2 * H + j] = dh_n
+            da_r, da_z, dx_n, dh_n, dh_direct = gru_cell_backward(dh_row[j], r[j], z[j], n[j], hn_row[j], h_prev[j])
+            ih_r[j] = da_r
+            ih_z[j] = da_z
+            ih_n[j] = dx_n
+            hh_r[j] = da_r
+            hh_z[j] = da_z
+            hh_n[j] = dh_n
             dh_row[j] = dh_direct
 
 
