@@ -4,8 +4,9 @@ Per layer, as haste does it: one GEMM for the input projection of all T*B
 columns, then per step one recurrent GEMM and one pass of the scalar cell
 math from :mod:`rnnbench.kernels.cells`; backward mirrored, with the
 weight-gradient and dx GEMMs deferred until after the sweep, over all its
-steps at once. Every GEMM goes through ``np.dot`` (SciPy's BLAS) inside the
-compiled code, so one BLAS thread pool serves a whole layer.
+steps at once. Every GEMM goes through :func:`rnnbench.kernels.blas.gemm_rows`
+(SciPy's BLAS, as np.dot in Numba) inside the compiled code, so one BLAS
+thread pool serves a whole layer.
 
 Shapes (G gates, so GH = G*H):
 
@@ -26,8 +27,47 @@ is carried unchanged, its output is zero and it receives no gradient.
 import numpy as np
 from numba import njit
 
+from .blas import gemm_rows
 from .cells import (GRU, LSTM, RNN_RELU, gru_cell, gru_cell_backward, lstm_cell,
                     lstm_cell_backward, rnn_cell, rnn_cell_backward)
+
+
+# Batch sizes for which the recurrent GEMM runs faster written feature-major
+# ([G*H, B], the batch as BLAS's M dimension) and transposed back than written
+# batch-major directly (measured with OpenBLAS on 2 AVX-512 cores, H 256..1024).
+FEATURE_MAJOR_BATCH = (8, 32)
+
+
+@njit(cache=True, error_model="numpy")
+def _transpose_into(src, dst):
+    """dst[b, k] = src[k, b]; src: [K, B], dst: [B, K], in blocks of 16 rows of src."""
+    K, B = src.shape
+    for k0 in range(0, K, 16):
+        k1 = min(k0 + 16, K)
+        for b in range(B):
+            row = dst[b]
+            for k in range(k0, k1):
+                row[k] = src[k, b]
+
+
+@njit(cache=True, error_model="numpy")
+def _small_batch_gemm(a, trans_a, w, trans_w, out, scratch):
+    """out = op(a) op(w): [B, N] from op(a): [B, K] (a batch of rows) and
+    op(w): [K, N] (a weight). For B in FEATURE_MAJOR_BATCH it computes
+    scratch = op(w)^T op(a)^T: [N, B] and transposes it into out."""
+    B = out.shape[0]
+    if FEATURE_MAJOR_BATCH[0] <= B <= FEATURE_MAJOR_BATCH[1]:
+        gemm_rows(1 - trans_w, 1 - trans_a, 1.0, w, a, 0.0, scratch)
+        _transpose_into(scratch, out)
+    else:
+        gemm_rows(trans_a, trans_w, 1.0, a, w, 0.0, out)
+
+
+@njit(cache=True, error_model="numpy")
+def _add_column_sums(p, out):
+    """out += p.sum(axis=0), one row at a time (vectorised; Numba's sum(axis=0) is not)."""
+    for i in range(p.shape[0]):
+        out += p[i]
 
 
 @njit(cache=True, error_model="numpy")
@@ -108,12 +148,13 @@ def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, 
         for g in range(GH // I):
             xp[:, :, g * I:(g + 1) * I] = x
     else:
-        xp = np.dot(x.reshape(T * B, I), w_ih.T).reshape(T, B, GH)
+        xp = np.empty((T, B, GH), dtype=x.dtype)
+        gemm_rows(0, 1, 1.0, x.reshape(T * B, I), w_ih, 0.0, xp.reshape(T * B, GH))
     xp += b_ih
-    w_hh_t = np.ascontiguousarray(w_hh.T)
     hp = np.empty((B, GH), dtype=xp.dtype)
+    scratch = np.empty((GH, B), dtype=xp.dtype)
     for t in range(T):
-        np.dot(hs[t], w_hh_t, hp)
+        _small_batch_gemm(hs[t], 0, w_hh, 1, hp, scratch)
         hp += b_hh
         hs[t + 1] = hs[t]  # padded samples carry their state; active ones are overwritten
         if kind == LSTM:
@@ -208,6 +249,7 @@ def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, 
     """
     B, H = dh.shape
     rec = np.empty((B, H), dtype=dh.dtype)
+    scratch = np.empty((H, B), dtype=dh.dtype)
     for t in range(t1, t0 - 1, -1):
         if chunk > 0 and t < t1 and (t + 1) % chunk == 0:
             dh[:] = 0.0
@@ -228,7 +270,7 @@ def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, 
             _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh)
         else:
             _rnn_step_backward(t, kind == RNN_RELU, lengths, hs, dh, dpre_ih)
-        np.dot(dpre_hh[t], w_hh, rec)
+        _small_batch_gemm(dpre_hh[t], 0, w_hh, 0, rec, scratch)
         for b in range(B):
             if t < lengths[b]:
                 dh[b] += rec[b]
@@ -241,7 +283,9 @@ def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, 
         for g in range(1, dpre_ih.shape[2] // I):
             dx += dpre_ih[t0:t1 + 1, :, g * I:(g + 1) * I]
         return dx
-    return np.dot(dpre_ih[t0:t1 + 1].reshape(n * B, dpre_ih.shape[2]), w_ih).reshape(n, B, I)
+    dx = np.empty((n, B, I), dtype=x.dtype)
+    gemm_rows(0, 0, 1.0, dpre_ih[t0:t1 + 1].reshape(n * B, dpre_ih.shape[2]), w_ih, 0.0, dx.reshape(n * B, I))
+    return dx
 
 
 @njit(cache=True, error_model="numpy")
@@ -260,7 +304,7 @@ def weight_gradients(skip_input, t0, t1, x, hs, dpre_ih, dpre_hh, dw_ih, dw_hh, 
     p_ih = dpre_ih[t0:t1 + 1].reshape(n * B, GH)
     p_hh = dpre_hh[t0:t1 + 1].reshape(n * B, GH)
     if not skip_input:
-        dw_ih += np.dot(p_ih.T, x[t0:t1 + 1].reshape(n * B, x.shape[2]))
-    dw_hh += np.dot(p_hh.T, hs[t0:t1 + 1].reshape(n * B, hs.shape[2]))
-    db_ih += p_ih.sum(axis=0)
-    db_hh += p_hh.sum(axis=0)
+        gemm_rows(1, 0, 1.0, p_ih, x[t0:t1 + 1].reshape(n * B, x.shape[2]), 1.0, dw_ih)
+    gemm_rows(1, 0, 1.0, p_hh, hs[t0:t1 + 1].reshape(n * B, hs.shape[2]), 1.0, dw_hh)
+    _add_column_sums(p_ih, db_ih)
+    _add_column_sums(p_hh, db_hh)
