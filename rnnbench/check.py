@@ -14,6 +14,9 @@ from .backends import backends
 from .model import KINDS, RNN
 from .throughput import measure_throughput
 
+#: The largest max_rel_diff against the numpy float64 reference that counts as agreeing, per dtype.
+REL_DIFF_LIMITS = {"float32": 1e-4, "float64": 1e-10}
+
 
 @dataclass
 class CheckRow:

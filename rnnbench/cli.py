@@ -4,6 +4,10 @@ import click
 from . import __version__
 
 
+REPORT_OPTION = click.option("--report", is_flag=True,
+                             help="Then build <run folder>/report.pdf (see `rnnbench report`).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rnnbench")
 def main():
@@ -21,7 +25,8 @@ def main():
 @click.option("--seed", type=int, default=None, help="Override every case's seed.")
 @click.option("--filter", "filters", multiple=True, help="Keep cases whose id contains this text (repeatable).")
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
-def run_cmd(suite, output, backend, dtype, quick, seed, filters, no_figures):
+@REPORT_OPTION
+def run_cmd(suite, output, backend, dtype, quick, seed, filters, no_figures, report):
     """Run a suite (a name from `rnnbench suites`, or a .toml path) into a run folder."""
     from .backends import get_backend
     from .harness import apply_options, run_suite
@@ -36,11 +41,12 @@ def run_cmd(suite, output, backend, dtype, quick, seed, filters, no_figures):
     out = output or default_run_dir(loaded.name)
     options = dict(backend=backend, dtype=dtype, quick=quick, seed=seed, filter=list(filters))
     click.echo(f"rnnbench run {loaded.name}: {len(loaded.cases)} cases -> {out}", err=True)
-    _execute(lambda: run_suite(loaded, out, options), out, figures=not no_figures)
+    _execute(lambda: run_suite(loaded, out, options), out, figures=not no_figures, report=report)
 
 
-def _execute(start, out, figures=True):
-    """Run ``start()`` (-> RunFolder), then figures and the summary; Ctrl-C exits 130."""
+def _execute(start, out, figures=True, report=False):
+    """Run ``start()`` (-> RunFolder), then figures, the summary and, with ``report``, the PDF report;
+    Ctrl-C exits 130."""
     from .figures import write_figures
     from .summary import summary_lines
     try:
@@ -56,6 +62,44 @@ def _execute(start, out, figures=True):
             click.echo(f"figure {path}", err=True)
     click.echo("\n".join(summary_lines(data)))
     click.echo(f"\nrun folder: {run.path}")
+    if report:
+        try:
+            _build_report([run.path], run.path / "report.pdf", "pdf")
+        except click.UsageError as exc:
+            click.echo(f"no report: {exc.message}", err=True)
+            raise SystemExit(1)
+
+
+def _build_report(run_dirs, output, fmt):
+    """Build a report and say where; each run folder left out is named on stderr with why. UsageError
+    when none is left."""
+    from .report import build_report
+    try:
+        built = build_report(run_dirs, output, fmt)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    for problem in built.problems:
+        click.echo(f"left out: {problem}", err=True)
+    count = built.pages if fmt == "pdf" else len(built.figures)
+    size = f"{count} {'page' if fmt == 'pdf' else 'figure'}{'' if count == 1 else 's'}"
+    click.echo(f"report: {built.path} ({size}; runs {', '.join(built.runs)})")
+
+
+@main.command("report")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Report file to write (default: reports/report.pdf, or reports/report.md with --format md).")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "md"]), default=None,
+              help="pdf: a multi-page PDF; md: Markdown with its PNG figures in <name>_files/ beside it "
+                   "(default: md when -o ends in .md, else pdf).")
+def report_cmd(run_dirs, output, fmt):
+    """Build a report from one or more run folders (of `rnnbench run` or `rnnbench compare`).
+
+    Folders that are missing, empty, half-written (an interrupted run) or from a newer rnnbench are left
+    out with a message; the report is built from the others, and fails only when none is left."""
+    from pathlib import Path
+    fmt = fmt or ("md" if output and Path(output).suffix.lower() == ".md" else "pdf")
+    _build_report(run_dirs, output or f"reports/report.{fmt}", fmt)
 
 
 @main.command("compare")
@@ -74,11 +118,16 @@ def _execute(start, out, figures=True):
               help="Seconds of timed calls per backend and phase, at least (50 calls at most).")
 @click.option("--fail-above", type=float, default=None,
               help="With two run folders: exit 3 if any case got slower than this ratio (e.g. 1.10).")
-def compare_cmd(targets, backends, output, threads, quick, filters, max_gflop, repeats, min_time, fail_above):
+@REPORT_OPTION
+def compare_cmd(targets, backends, output, threads, quick, filters, max_gflop, repeats, min_time, fail_above,
+                report):
     """Compare backends on a throughput suite (default: cpu), interleaved case by case;
     or, given two run folders RUN_A RUN_B, print a noise-aware regression table."""
     from pathlib import Path
     if len(targets) == 2 and all((Path(t) / "results.json").is_file() for t in targets):
+        if report:
+            raise click.UsageError("--report builds the report of a new run; for two run folders use "
+                                   f"`rnnbench report {targets[0]} {targets[1]}`")
         _regression(targets, fail_above)
         return
     if len(targets) > 1:
@@ -109,7 +158,8 @@ def compare_cmd(targets, backends, output, threads, quick, filters, max_gflop, r
                    quick=quick, filter=list(filters), max_gflop=max_gflop, min_repeats=repeats,
                    min_seconds=min_time)
     click.echo(f"rnnbench compare {suite.name}: {', '.join(names)} -> {out}", err=True)
-    _execute(lambda: run_compare(suite, names, out, options, min_repeats=repeats, min_seconds=min_time), out)
+    _execute(lambda: run_compare(suite, names, out, options, min_repeats=repeats, min_seconds=min_time), out,
+             report=report)
 
 
 def _regression(targets, fail_above):
@@ -161,7 +211,7 @@ def check_cmd(steps, batch, input_size, hidden, dtype, repeats):
     numpy float64 reference, with median timings."""
     import numba
 
-    from .check import run_check
+    from .check import REL_DIFF_LIMITS, run_check
     for name, value in (("T", steps), ("B", batch), ("I", input_size), ("H", hidden), ("repeats", repeats)):
         if value < 1:
             raise click.BadParameter(f"expected a positive integer, got {value}", param_hint=name)
@@ -170,7 +220,7 @@ def check_cmd(steps, batch, input_size, hidden, dtype, repeats):
     rows = run_check(steps, batch, input_size, hidden, dtype, repeats)
     click.echo(f"{'kind':9s} {'backend':10s} {'first call s':>12s} {'forward ms':>11s} "
                f"{'fwd+bwd ms':>11s} {'max rel diff':>13s}")
-    limit = 1e-4 if dtype == "float32" else 1e-10
+    limit = REL_DIFF_LIMITS[dtype]
     failed = False
     for r in rows:
         ok = r.max_rel_diff <= limit
