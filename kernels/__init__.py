@@ -4,4 +4,7 @@
   every compiled backend.
 - :mod:`rnnbench.kernels.cpu`: Numba CPU time loops (forward sweep and
   backward sweep of one layer in one direction).
+- :mod:`rnnbench.kernels.blas`: the BLAS gemm the CPU loops call.
+- :mod:`rnnbench.kernels.cuda`: Numba CUDA kernels (the numba-cuda backend;
+  needs ``pip install 'rnnbench[cuda]'``).
 """

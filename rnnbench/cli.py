@@ -102,6 +102,24 @@ def report_cmd(run_dirs, output, fmt):
     _build_report(run_dirs, output or f"reports/report.{fmt}", fmt)
 
 
+@main.command("kernels")
+@click.option("--cc", default="90", show_default=True,
+              help="Compute capability to compile for: 80 (A100), 90 (H100), ...")
+@click.option("--dtype", type=click.Choice(["float32", "float64", "both"]), default="both", show_default=True)
+def kernels_cmd(cc, dtype):
+    """Registers, spills and shared memory of every numba-cuda kernel, compiled
+    to PTX and assembled by nvJitLink (no GPU needed; about a minute)."""
+    try:
+        from .kernels.cuda import resources
+    except ImportError as exc:
+        raise click.ClickException(f"numba-cuda is unavailable: {exc} (pip install 'rnnbench[cuda]')") from None
+    try:
+        text = resources.report(cc, ("float32", "float64") if dtype == "both" else (dtype,))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(text)
+
+
 @main.command("compare")
 @click.argument("targets", nargs=-1)
 @click.option("--backends", default="numba-cpu,torch,numpy", show_default=True,

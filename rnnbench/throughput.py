@@ -6,12 +6,19 @@ Phases (rnnbench.phases): ``forward``, ``backward_data``,
 ``backward_weights`` (backends that split the backward; None elsewhere) and
 ``forward_backward`` end to end. ``backward_ms`` is forward_backward minus
 forward for every backend (``backward_is_derived``), comparable across them.
+
+CPU backends are timed by wall clock, interleaved (rnnbench.timing). A GPU
+backend (one with ``measure_phases``: numba-cuda) is timed with CUDA events on
+inputs already on the device, after the CPU backends of the same case; under
+the CUDA simulator it refuses (``check_timing``) and is reported unsupported.
+The GEMM peak is the CPU's, so % of peak means nothing for a GPU backend.
 """
 import time
 
 import numpy as np
 
 from .api import backward, forward
+from .backends import get_backend
 from .flops import phase_flops
 from .phases import PHASES, phase_functions
 from .timing import time_interleaved
@@ -78,22 +85,32 @@ def measure_throughput(net, T, batch, dtype, backends, seed=0, min_repeats=5, mi
                               backward(net, params64, x64, dy64, backend="numpy"))
     params = {k: v.astype(dtype) for k, v in params64.items()}
     x, dy = x64.astype(dtype), dy64.astype(dtype)
-    functions, correctness, first_s, results = {}, {}, {}, {}
+    functions, correctness, first_s, results, device_timings = {}, {}, {}, {}, {}
+    max_repeats = max(max_repeats, min_repeats)
     for name in backends:  # the first calls: compilation or cache load, and the correctness check
+        impl = get_backend(name)
         start = time.perf_counter()
         try:
+            if hasattr(impl, "check_timing"):  # numba-cuda on the simulator refuses to be timed
+                impl.check_timing()
             arrays = result_arrays(forward(net, params, x, backend=name), backward(net, params, x, dy, backend=name))
         except ValueError as exc:
             results[name] = {"unsupported": str(exc)}
             continue
         first_s[name] = time.perf_counter() - start
         correctness[name] = max_relative_diff(arrays, reference)
+        if hasattr(impl, "measure_phases"):  # a GPU: CUDA events, inputs resident on the device
+            device_timings[name] = impl.measure_phases(net, params, x, dy, min_repeats=min_repeats,
+                                                       min_seconds=min_seconds, max_repeats=max_repeats)
+            continue
         for phase, fn in phase_functions(net, params, x, dy, name).items():
             functions[(name, phase)] = fn
-    if not functions:
+    if not first_s:
         return results
-    timings = time_interleaved(functions, min_repeats=min_repeats, min_seconds=min_seconds,
-                               max_repeats=max(max_repeats, min_repeats), settle_s=settle_s)
+    timings = time_interleaved(functions, min_repeats=min_repeats, min_seconds=min_seconds, max_repeats=max_repeats,
+                               settle_s=settle_s) if functions else {}
+    for name, per_phase in device_timings.items():
+        timings.update({(name, phase): t for phase, t in per_phase.items()})
     peak = gemm_peak_gflops(dtype)
     for name in first_s:
         mine = {phase: timings.get((name, phase)) for phase in PHASES}
@@ -106,7 +123,8 @@ def measure_throughput(net, T, batch, dtype, backends, seed=0, min_repeats=5, mi
             for convention in ("deepbench", "full"):
                 flops = network_flops(net, T, batch, phase, convention)
                 values[f"{phase}_gflops_{convention}"] = None if t is None else flops / t.median / 1e9
-        values["forward_backward_percent_of_peak"] = 100 * values["forward_backward_gflops_full"] / peak
+        values["forward_backward_percent_of_peak"] = (None if name in device_timings else
+                                                      100 * values["forward_backward_gflops_full"] / peak)
         values["timings"] = {phase: t.summary() for phase, t in mine.items() if t is not None}
         results[name] = values
     return {name: results[name] for name in backends}

@@ -13,15 +13,17 @@ _MODULES = {
     "numpy": "rnnbench.backends.numpy_ref",
     "numba-cpu": "rnnbench.backends.numba_cpu",
     "torch": "rnnbench.backends.torch_peer",
+    "numba-cuda": "rnnbench.backends.numba_cuda",
+    "torch-cuda": "rnnbench.backends.torch_cuda",
 }
-_HINTS = {"torch": "pip install 'rnnbench[peer]'"}
+_HINTS = {"torch": "pip install 'rnnbench[peer]'", "numba-cuda": "pip install 'rnnbench[cuda]'"}
 
 
 def _load(name):
     try:
         return importlib.import_module(_MODULES[name]).BACKEND, None
     except ImportError as exc:
-        hint = f" ({_HINTS[name]})" if name in _HINTS else ""
+        hint = f" ({_HINTS[name]})" if name in _HINTS and isinstance(exc, ModuleNotFoundError) else ""
         return None, f"{exc}{hint}"
 
 

@@ -4,6 +4,10 @@ A peer to compare against, not a reference: lengths run as packed sequences;
 truncated BPTT runs each window from detached states, the way people train
 with torch: ``chunk:K`` one chunk after another, ``kstep:K`` one window
 max(0, t-K)..t per loss step t (O(T*K) steps).
+
+``TorchBackend(device)``: ``torch`` runs on the CPU; ``torch-cuda``
+(:mod:`rnnbench.backends.torch_cuda`) is the same code on a CUDA GPU, where
+torch.nn runs cuDNN. Arrays go to the device and back once per call.
 """
 import numpy as np
 import torch
@@ -24,13 +28,16 @@ def _run(module, x, state, lengths, total_length):
 class TorchBackend:
     splits_backward = False  # autograd runs backward-data and backward-weights as one pass
 
-    @staticmethod
-    def _setup(p, grad):
-        module = to_torch(p.net, p.params)
-        x = torch.from_numpy(p.x.copy()).requires_grad_(grad)
-        h0 = torch.from_numpy(p.h0.copy()).requires_grad_(grad)
-        c0 = torch.from_numpy(p.c0.copy()).requires_grad_(grad)
-        return module, x, h0, c0
+    def __init__(self, device="cpu"):
+        self.device = torch.device(device)
+
+    def _tensor(self, array, grad=False):
+        """A leaf tensor on the device holding a copy of ``array``."""
+        return torch.from_numpy(array.copy()).to(self.device).requires_grad_(grad)
+
+    def _setup(self, p, grad):
+        module = to_torch(p.net, p.params).to(self.device)
+        return (module,) + tuple(self._tensor(a, grad) for a in (p.x, p.h0, p.c0))
 
     def forward(self, p):
         module, x, h0, c0 = self._setup(p, grad=False)
@@ -38,12 +45,12 @@ class TorchBackend:
         with torch.no_grad():
             out, final = _run(module, x, state, torch.from_numpy(p.lengths), x.shape[0])
         h_n, c_n = final if p.is_lstm else (final, None)
-        return out.numpy(), h_n.numpy(), (c_n.numpy() if c_n is not None else None)
+        return _host(out), _host(h_n), (_host(c_n) if c_n is not None else None)
 
     def backward(self, p, d_output, d_h_n, d_c_n, trunc):
         module, x, h0, c0 = self._setup(p, grad=True)
-        lengths = torch.from_numpy(p.lengths)
-        dy, dh, dc = (torch.from_numpy(a) for a in (d_output, d_h_n, d_c_n))
+        lengths = torch.from_numpy(p.lengths)  # packing wants lengths on the CPU
+        dy, dh, dc = (self._tensor(a) for a in (d_output, d_h_n, d_c_n))
         T = x.shape[0]
         state0 = (h0, c0) if p.is_lstm else h0
 
@@ -57,38 +64,45 @@ class TorchBackend:
             total = (out * dy_window).sum() + (h_n * dh[:, live] * ends).sum()
             return total + (c_n * dc[:, live] * ends).sum() if p.is_lstm else total
 
-        everyone = torch.arange(x.shape[1])
+        def on_device(ends):
+            return ends.to(device=self.device, dtype=x.dtype)[None, :, None]
+
+        everyone = torch.arange(x.shape[1], device=self.device)
         if trunc.is_full_for(T):
             out, final = _run(module, x, state0, lengths, T)
-            loss(out, dy, final, everyone, torch.ones(1, len(everyone), 1, dtype=x.dtype)).backward()
+            loss(out, dy, final, everyone, on_device(torch.ones(len(everyone)))).backward()
         elif trunc.mode == "chunk":
             state = state0
             for a in range(0, T, trunc.k):
                 b = min(T, a + trunc.k)
                 steps = (lengths - a).clamp(min=0, max=b - a)
-                live = torch.nonzero(steps > 0).flatten()
-                out, final = _run(module, x[a:b, live], select(state, live), steps[live], b - a)
-                ends = (lengths[live] <= b).to(x.dtype)[None, :, None]
-                loss(out, dy[a:b, live], final, live, ends).backward()
+                live_cpu = torch.nonzero(steps > 0).flatten()
+                live = live_cpu.to(self.device)
+                out, final = _run(module, x[a:b, live], select(state, live), steps[live_cpu], b - a)
+                loss(out, dy[a:b, live], final, live, on_device(lengths[live_cpu] <= b)).backward()
                 state = _merge(state, final, live, p.is_lstm)
         else:  # kstep:K with K < T-1: the loss of step t from the detached state entering max(0, t-K)
             for t in range(T):
                 a = trunc.window_start(t)
-                live = torch.nonzero(lengths > t).flatten()  # active through steps 0..t: no packing
+                live_cpu = torch.nonzero(lengths > t).flatten()  # active through steps 0..t: no packing
+                live = live_cpu.to(self.device)
                 state = select(state0, live)
                 if a > 0:
                     with torch.no_grad():
                         _, state = module(x[:a, live], state)
                 out, final = module(x[a:t + 1, live], state)
-                ends = (lengths[live] == t + 1).to(x.dtype)[None, :, None]
-                loss(out[-1:], dy[t:t + 1, live], final, live, ends).backward()
+                loss(out[-1:], dy[t:t + 1, live], final, live, on_device(lengths[live_cpu] == t + 1)).backward()
         grads = {name: _grad(prm, p.params[name]) for name, prm in module.named_parameters()}
         return grads, _grad(x, p.x), _grad(h0, p.h0), _grad(c0, p.c0)
 
 
+def _host(tensor):
+    return tensor.detach().cpu().numpy()
+
+
 def _grad(tensor, like):
     """tensor's accumulated gradient as a NumPy array (zeros if nothing reached it)."""
-    return tensor.grad.numpy().copy() if tensor.grad is not None else np.zeros_like(like)
+    return _host(tensor.grad).copy() if tensor.grad is not None else np.zeros_like(like)
 
 
 def _merge(state, final, live, is_lstm):
@@ -100,4 +114,4 @@ def _merge(state, final, live, is_lstm):
     return merged
 
 
-BACKEND = TorchBackend()
+BACKEND = TorchBackend("cpu")

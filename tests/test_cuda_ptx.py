@@ -1,0 +1,83 @@
+"""Every numba-cuda kernel compiles for real GPUs (sm_80 and sm_90), without one.
+
+In a fresh process per architecture (the simulator must be off there, and
+the two run at once), ``rnnbench.kernels.cuda.resources.resource_table``
+compiles each kernel with ``numba.cuda.compile_ptx`` and assembles the PTX
+with nvJitLink, whose ptxas report gives registers, spills, stack and shared
+memory. A kernel that fails to compile, or a pointwise kernel that spills to
+local memory, fails here. Needs numba-cuda with its ``cu13`` extra (NVVM and
+nvJitLink wheels); a missing one is a failure, not a skip.
+"""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ARCHS = ("80", "90")
+TIMEOUT_S = 900
+SCRIPT = ("import json, sys\n"
+          "from rnnbench.kernels.cuda import resources as R\n"
+          "rows = [r.as_row() for r in R.resource_table(sys.argv[1])]\n"
+          "names = [e.name for e in R.kernel_inventory()]\n"
+          "json.dump({'rows': rows, 'inventory': names}, open(sys.argv[2], 'w'))\n")
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    """{arch: {"rows": [...], "inventory": [...]}}, compiled in parallel subprocesses."""
+    if importlib.util.find_spec("numba_cuda") is None:
+        pytest.fail("numba-cuda is not installed: the CUDA tests need it (pip install '.[test]' brings "
+                    "rnnbench[cuda])")
+    work = tmp_path_factory.mktemp("cuda_ptx")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    runs = []
+    for arch in ARCHS:
+        out = work / f"sm_{arch}.json"
+        runs.append((arch, out, subprocess.Popen([sys.executable, "-c", SCRIPT, arch, str(out)], cwd=work, env=env,
+                                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
+    results = {}
+    for arch, out, process in runs:
+        try:
+            log, _ = process.communicate(timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            log = process.communicate()[0] + f"\n[killed after {TIMEOUT_S} s]"
+        assert process.returncode == 0 and out.exists(), f"sm_{arch}: compilation failed:\n{log[-6000:]}"
+        results[arch] = json.loads(out.read_text())
+    return results
+
+
+def test_every_kernel_compiles_for_sm80_and_sm90(tables):
+    for arch, table in tables.items():
+        names = [row["kernel"] for row in table["rows"]]
+        assert names == table["inventory"], arch
+        assert len(names) == len(set(names)) >= 60, arch  # 34 kernels per dtype
+        assert {row["cc"] for row in table["rows"]} == {f"sm_{arch}"}
+        assert {row["category"] for row in table["rows"]} == {"pointwise", "elementwise", "gemm", "reduction",
+                                                              "persistent"}
+
+
+def test_pointwise_kernels_do_not_spill(tables):
+    for arch, table in tables.items():
+        for row in table["rows"]:
+            if row["category"] in ("pointwise", "elementwise"):
+                assert (row["spill_stores"], row["spill_loads"], row["local"]) == (0, 0, 0), (arch, row)
+
+
+def test_gemm_and_persistent_kernels_do_not_spill(tables):
+    """Register-tiled GEMMs (launch bounds 256) and the persistent kernels
+    (launch bounds 512, 128 registers a thread) fit in registers too."""
+    for arch, table in tables.items():
+        for row in table["rows"]:
+            assert (row["spill_stores"], row["spill_loads"]) == (0, 0), (arch, row)
+
+
+def test_resources_are_within_the_hardware(tables):
+    for arch, table in tables.items():
+        for row in table["rows"]:
+            assert 1 <= row["registers"] <= 255, (arch, row)
+            assert row["registers"] * row["max_threads"] <= 65536, (arch, row)  # one block fits an SM's registers
+            assert row["static_smem"] <= 48 * 1024, (arch, row)
