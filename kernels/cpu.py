@@ -10,7 +10,7 @@ thread pool serves a whole layer.
 
 Shapes (G gates, so GH = G*H):
 
-- ``xp``: [T, B, GH]   input projections W_ih x_t + b_ih of every step
+- ``xp``: [T, B, GH]   input projections W_ih x_t + b_ih + b_hh of every step (GRU: without b_hh's n block)
 - ``hs``: [T+1, B, H]  hs[0] = h0, hs[t+1] = state after step t
 - ``cs``: [T+1, B, H]  LSTM cell states, same layout (unused otherwise)
 - ``gates``: [T, B, GH] activated gates (LSTM i,f,g,o; GRU r,z,n), written
@@ -32,10 +32,21 @@ from .cells import (GRU, LSTM, RNN_RELU, gru_cell, gru_cell_backward, lstm_cell,
                     lstm_cell_backward, rnn_cell, rnn_cell_backward)
 
 
-# Batch sizes for which the recurrent GEMM runs faster written feature-major
-# ([G*H, B], the batch as BLAS's M dimension) and transposed back than written
-# batch-major directly (measured with OpenBLAS on 2 AVX-512 cores, H 256..1024).
-FEATURE_MAJOR_BATCH = (8, 32)
+# When the recurrent GEMM runs faster written feature-major ([N, B], the batch
+# as BLAS's M dimension) and transposed back than written batch-major [B, N]:
+# H >= FEATURE_MAJOR_MIN_HIDDEN and a batch within the range, forward and
+# backward apart. Measured with OpenBLAS on 2 AVX-512 cores (H 64..1024,
+# B 1..64, float32): forward 1.1-1.7x faster in that range, backward
+# 1.0-1.2x, both slower at H = 64 or B = 64.
+FEATURE_MAJOR_MIN_HIDDEN = 256
+FEATURE_MAJOR_BATCH_FORWARD = (2, 32)
+FEATURE_MAJOR_BATCH_BACKWARD = (8, 32)
+
+
+@njit(cache=True)
+def feature_major(B, H, batch_range):
+    """Whether the recurrent GEMM of B samples, hidden size H, runs feature-major."""
+    return H >= FEATURE_MAJOR_MIN_HIDDEN and batch_range[0] <= B <= batch_range[1]
 
 
 @njit(cache=True, error_model="numpy")
@@ -51,12 +62,11 @@ def _transpose_into(src, dst):
 
 
 @njit(cache=True, error_model="numpy")
-def _small_batch_gemm(a, trans_a, w, trans_w, out, scratch):
+def _small_batch_gemm(a, trans_a, w, trans_w, out, scratch, feature_major):
     """out = op(a) op(w): [B, N] from op(a): [B, K] (a batch of rows) and
-    op(w): [K, N] (a weight). For B in FEATURE_MAJOR_BATCH it computes
+    op(w): [K, N] (a weight). With ``feature_major`` it computes
     scratch = op(w)^T op(a)^T: [N, B] and transposes it into out."""
-    B = out.shape[0]
-    if FEATURE_MAJOR_BATCH[0] <= B <= FEATURE_MAJOR_BATCH[1]:
+    if feature_major:
         gemm_rows(1 - trans_w, 1 - trans_a, 1.0, w, a, 0.0, scratch)
         _transpose_into(scratch, out)
     else:
@@ -128,8 +138,8 @@ def _gru_step(t, xp, hp, lengths, hs, hn_lin, y):
 
 @njit(cache=True, error_model="numpy")
 def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, hn_lin, y):
-    """Run all T steps of one layer: xp = x W_ih^T + b_ih for all steps at
-    once, then per step hp = h_t W_hh^T + b_hh and the cell.
+    """Run all T steps of one layer: xp = x W_ih^T + b_ih + b_hh for all steps
+    at once, then per step hp = h_t W_hh^T (GRU: + b_hn) and the cell.
 
     ``skip_input``: cuDNN's CUDNN_SKIP_INPUT (DeepBench's mode): there is no
     W_ih; x (I = H) enters every gate block as it is, xp = [x, .., x] + b_ih,
@@ -150,12 +160,18 @@ def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, 
     else:
         xp = np.empty((T, B, GH), dtype=x.dtype)
         gemm_rows(0, 1, 1.0, x.reshape(T * B, I), w_ih, 0.0, xp.reshape(T * B, GH))
-    xp += b_ih
+    # b_hh joins b_ih here, once for all steps, except the GRU's n block (r scales W_hn h + b_hn)
+    per_step = 2 * hs.shape[2] if kind == GRU else GH
+    bias = b_ih.copy()
+    bias[:per_step] += b_hh[:per_step]
+    xp += bias
     hp = np.empty((B, GH), dtype=xp.dtype)
     scratch = np.empty((GH, B), dtype=xp.dtype)
+    by_features = feature_major(B, hs.shape[2], FEATURE_MAJOR_BATCH_FORWARD)
     for t in range(T):
-        _small_batch_gemm(hs[t], 0, w_hh, 1, hp, scratch)
-        hp += b_hh
+        _small_batch_gemm(hs[t], 0, w_hh, 1, hp, scratch, by_features)
+        if per_step < GH:
+            hp[:, per_step:] += b_hh[per_step:]
         hs[t + 1] = hs[t]  # padded samples carry their state; active ones are overwritten
         if kind == LSTM:
             cs[t + 1] = cs[t]
@@ -250,6 +266,7 @@ def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, 
     B, H = dh.shape
     rec = np.empty((B, H), dtype=dh.dtype)
     scratch = np.empty((H, B), dtype=dh.dtype)
+    by_features = feature_major(B, H, FEATURE_MAJOR_BATCH_BACKWARD)
     for t in range(t1, t0 - 1, -1):
         if chunk > 0 and t < t1 and (t + 1) % chunk == 0:
             dh[:] = 0.0
@@ -270,7 +287,7 @@ def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, 
             _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh)
         else:
             _rnn_step_backward(t, kind == RNN_RELU, lengths, hs, dh, dpre_ih)
-        _small_batch_gemm(dpre_hh[t], 0, w_hh, 0, rec, scratch)
+        _small_batch_gemm(dpre_hh[t], 0, w_hh, 0, rec, scratch, by_features)
         for b in range(B):
             if t < lengths[b]:
                 dh[b] += rec[b]

@@ -4,7 +4,7 @@ import pytest
 
 import rnnbench as rb
 from cases import LENGTHS, assert_forward_close, assert_gradients_close, make_case, run_backward
-from rnnbench.kernels.cpu import FEATURE_MAJOR_BATCH
+from rnnbench.kernels.cpu import FEATURE_MAJOR_BATCH_BACKWARD, FEATURE_MAJOR_BATCH_FORWARD, feature_major
 
 RTOL = {np.float64: 1e-12, np.float32: 1e-5}
 STRUCTURES = [(1, False), (1, True), (2, False), (2, True)]
@@ -28,17 +28,28 @@ def test_numba_cpu_matches_numpy(dtype, kind, num_layers, bidirectional, lengths
 
 
 @pytest.mark.parametrize("kind", rb.KINDS)
-@pytest.mark.parametrize("B", [7, 8, 32, 33])  # each side of both ends of FEATURE_MAJOR_BATCH
-def test_larger_problem_agrees(kind, B):
-    """Sizes where BLAS blocking, the long time loop and the choice of recurrent
-    GEMM layout matter (PyTorch's init, so the recurrence is not chaotic and
-    rounding differences are not amplified)."""
-    assert FEATURE_MAJOR_BATCH == (8, 32)
-    lengths = np.arange(B) % 40 + 1
-    case = make_case(kind, 2, False, np.float64, T=40, B=B, I=13, H=33, weight_scale=None)
+def test_larger_problem_agrees(kind):
+    """Sizes where BLAS blocking and the long time loop matter (PyTorch's init, so the
+    recurrence is not chaotic and rounding differences are not amplified)."""
+    case = make_case(kind, 2, False, np.float64, T=40, B=7, I=13, H=33, weight_scale=None)
     for mode in ("full", "kstep:5", "chunk:8"):
+        assert_gradients_close(run_backward(case, "numba-cpu", mode), run_backward(case, "numpy", mode), 1e-12)
+
+
+@pytest.mark.parametrize("kind", rb.KINDS)
+@pytest.mark.parametrize("B", [1, 2, 7, 8, 32, 33])
+def test_both_recurrent_gemm_layouts_agree(kind, B):
+    """H = 256 at batch sizes on each side of where the recurrent GEMM switches
+    between batch-major and feature-major (forward and backward apart)."""
+    H = 256
+    assert feature_major(B, H, FEATURE_MAJOR_BATCH_FORWARD) == (2 <= B <= 32)
+    assert feature_major(B, H, FEATURE_MAJOR_BATCH_BACKWARD) == (8 <= B <= 32)
+    assert not feature_major(B, H - 1, FEATURE_MAJOR_BATCH_FORWARD)
+    lengths = np.arange(B) % 6 + 1
+    case = make_case(kind, 1, False, np.float64, T=6, B=B, I=5, H=H, weight_scale=None)
+    for mode in ("full", "kstep:2", "chunk:4"):
         assert_gradients_close(run_backward(case, "numba-cpu", mode, lengths),
                                run_backward(case, "numpy", mode, lengths), 1e-12)
-    case = make_case(kind, 1, True, np.float32, T=40, B=B, I=13, H=33, weight_scale=None)
+    case = make_case(kind, 1, True, np.float32, T=6, B=B, I=5, H=H, weight_scale=None)
     assert_gradients_close(run_backward(case, "numba-cpu", "full", lengths),
                            run_backward(case, "numpy", "full", lengths), 1e-5)
