@@ -4,7 +4,7 @@
 #   reports/example-runs/compare-smoke   rnnbench compare smoke --backends numba-cpu,torch,numpy
 #   reports/example.pdf                  the report of both
 #   reports/example.md, example_files/   its Markdown twin, with the PNG figures
-#   reports/example-page.png             one page of the PDF, for the README (needs pdftoppm, poppler-utils)
+#   reports/example-page.png             page 5 of the PDF (the compare bars), for the README (needs pdftoppm, poppler-utils)
 # Run it from anywhere, on a quiet machine: the timings are part of the report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +15,4 @@ rnnbench compare smoke --backends numba-cpu,torch,numpy -o "$runs/compare-smoke"
 rm -rf "$runs/compare-smoke/figures"  # the report draws its own
 rnnbench report "$runs/smoke" "$runs/compare-smoke" -o reports/example.pdf
 rnnbench report "$runs/smoke" "$runs/compare-smoke" -o reports/example.md
-pdftoppm -png -r 80 -f 3 -l 3 -singlefile reports/example.pdf reports/example-page
+pdftoppm -png -r 80 -f 5 -l 5 -singlefile reports/example.pdf reports/example-page
