@@ -18,11 +18,15 @@ import pytest
 
 ARCHS = ("80", "90")
 TIMEOUT_S = 900
-SCRIPT = ("import json, sys\n"
+SCRIPT = ("import json, re, sys\n"
+          "from numba import cuda\n"
           "from rnnbench.kernels.cuda import resources as R\n"
           "rows = [r.as_row() for r in R.resource_table(sys.argv[1])]\n"
           "names = [e.name for e in R.kernel_inventory()]\n"
-          "json.dump({'rows': rows, 'inventory': names}, open(sys.argv[2], 'w'))\n")
+          "cc = (int(sys.argv[1][:-1]), int(sys.argv[1][-1]))\n"
+          "f64 = {e.name: len(re.findall(r'[.]f64', cuda.compile_ptx(e.kernel.py_func, e.argtypes, cc=cc)[0]))\n"
+          "       for e in R.kernel_inventory(('float32',)) if e.category == 'pointwise'}\n"
+          "json.dump({'rows': rows, 'inventory': names, 'f64_in_float32_cells': f64}, open(sys.argv[2], 'w'))\n")
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +85,12 @@ def test_resources_are_within_the_hardware(tables):
             assert 1 <= row["registers"] <= 255, (arch, row)
             assert row["registers"] * row["max_threads"] <= 65536, (arch, row)  # one block fits an SM's registers
             assert row["static_smem"] <= 48 * 1024, (arch, row)
+
+
+def test_float32_cell_kernels_have_no_float64_instructions(tables):
+    """The shared cell math keeps float32 in float32 (its 0 and 1 are float32
+    constants): no FP64 instruction in any float32 per-step kernel."""
+    for arch, table in tables.items():
+        counts = table["f64_in_float32_cells"]
+        assert len(counts) == 8, (arch, counts)  # forward and backward step of 4 kinds
+        assert all(n == 0 for n in counts.values()), (arch, counts)
