@@ -97,6 +97,14 @@ class CudaBackend(LayeredBackend):
         super().__init__(kernels=None)  # no host-side LayerKernels: the device path below replaces them
         self.persistent = persistent
 
+    # --- timing hooks for rnnbench.throughput (CUDA events; refused on the simulator) ------------
+
+    def check_timing(self):
+        check_timing()
+
+    def measure_phases(self, net, params, x, d_output, min_repeats=5, min_seconds=0.2, max_repeats=50):
+        return measure_phases(net, params, x, d_output, min_repeats, min_seconds, max_repeats, self.persistent)
+
     # --- the host API: validated NumPy problems in, NumPy results out ---------------------------
 
     def _dev(self, p):
@@ -298,8 +306,6 @@ def measure_phases(net, params, x, d_output, min_repeats=5, min_seconds=0.2, max
 
 
 BACKEND = CudaBackend()
-BACKEND.check_timing = check_timing
-BACKEND.measure_phases = measure_phases
 
 
 # --- device arrays in, device arrays out ------------------------------------------------------
