@@ -49,16 +49,29 @@ def _jit(fn, kind, dtype, suffix=""):
 
 
 @cuda.jit(device=True, inline="always")
-def _arriving(t, t1, chunk, length, d, c, r, zero):
-    """State gradient entering step t from step t+1: (dh, dc) zeroed at a
-    chunk boundary, else dh plus the recurrent term r when the sample was
-    active at t+1. The first step of a sweep (t = t1) gets dh, dc as they are."""
+def _incoming(t, t1, chunk, dy_t1_only, hn_t1_only, length, d, c, r, g_hn, g_cn, g_y, zero, one):
+    """The state gradient at step t of one unit, as every kind's backward starts it.
+
+    From step t+1: (d, c) zeroed at a chunk boundary, else d plus the
+    recurrent term r when the sample was active at t+1 (the first step of a
+    sweep, t = t1, takes d, c as they are); then the final-state gradient
+    (g_hn, g_cn) at the sample's last step (k-step windows: only when that
+    step is t1, with ``hn_t1_only``). Returns (d, c, d_in): d, c are the
+    Markov-state adjoint to record (and to carry at a padded step); d_in adds
+    the output gradient g_y at an active step (``dy_t1_only``: at t1 only)."""
     if t < t1:
         if chunk > 0 and (t + 1) % chunk == 0:
-            return zero, zero
-        if t + 1 < length:
-            return d + r, c
-    return d, c
+            d, c = zero, zero
+        elif t + 1 < length:
+            d = d + r
+    if t == length - 1:
+        m = zero if hn_t1_only and t1 != length - 1 else one
+        d += g_hn * m
+        c += g_cn * m
+    d_in = d
+    if t < length and (t == t1 or not dy_t1_only):
+        d_in = d + g_y
+    return d, c, d_in
 
 
 @functools.lru_cache(maxsize=None)
@@ -171,19 +184,14 @@ def backward_point(kind, dtype):
                                 gates, hn_lin, dh, dc, dpre_ih, dpre_hh, adj_h, adj_c, record):
             H = dh.shape[1]
             length = lengths[b]
-            d, c = _arriving(t, t1, chunk, length, dh[b, j], dc[b, j], r, ZERO)
-            if t == length - 1:
-                m = ZERO if hn_t1_only and t1 != length - 1 else ONE
-                d += d_hn[b, j] * m
-                c += d_cn[b, j] * m
+            d, c, d_in = _incoming(t, t1, chunk, dy_t1_only, hn_t1_only, length, dh[b, j], dc[b, j], r, d_hn[b, j],
+                                   d_cn[b, j], dy[t, b, j], ZERO, ONE)
             if record:
                 adj_h[t, b, j] = d
                 adj_c[t, b, j] = c
             if t < length:
-                if t == t1 or not dy_t1_only:
-                    d += dy[t, b, j]
                 da_i, da_f, da_g, da_o, dc_prev = cells.lstm_cell_backward(
-                    d, c, gates[t, b, j], gates[t, b, H + j], gates[t, b, 2 * H + j], gates[t, b, 3 * H + j],
+                    d_in, c, gates[t, b, j], gates[t, b, H + j], gates[t, b, 2 * H + j], gates[t, b, 3 * H + j],
                     cs[t + 1, b, j], cs[t, b, j])
                 dpre_ih[t, b, j] = da_i
                 dpre_ih[t, b, H + j] = da_f
@@ -200,16 +208,13 @@ def backward_point(kind, dtype):
                                gates, hn_lin, dh, dc, dpre_ih, dpre_hh, adj_h, adj_c, record):
             H = dh.shape[1]
             length = lengths[b]
-            d, _ = _arriving(t, t1, chunk, length, dh[b, j], ZERO, r, ZERO)
-            if t == length - 1:
-                d += d_hn[b, j] * (ZERO if hn_t1_only and t1 != length - 1 else ONE)
+            d, _, d_in = _incoming(t, t1, chunk, dy_t1_only, hn_t1_only, length, dh[b, j], ZERO, r, d_hn[b, j],
+                                   ZERO, dy[t, b, j], ZERO, ONE)
             if record:
                 adj_h[t, b, j] = d
             if t < length:
-                if t == t1 or not dy_t1_only:
-                    d += dy[t, b, j]
                 da_r, da_z, dx_n, dh_n, dh_direct = cells.gru_cell_backward(
-                    d, gates[t, b, j], gates[t, b, H + j], gates[t, b, 2 * H + j], hn_lin[t, b, j], hs[t, b, j])
+                    d_in, gates[t, b, j], gates[t, b, H + j], gates[t, b, 2 * H + j], hn_lin[t, b, j], hs[t, b, j])
                 dpre_ih[t, b, j] = da_r
                 dpre_ih[t, b, H + j] = da_z
                 dpre_ih[t, b, 2 * H + j] = dx_n
@@ -224,15 +229,12 @@ def backward_point(kind, dtype):
         def rnn_backward_point(t, t1, chunk, dy_t1_only, hn_t1_only, b, j, r, dy, d_hn, d_cn, lengths, hs, cs,
                                gates, hn_lin, dh, dc, dpre_ih, dpre_hh, adj_h, adj_c, record):
             length = lengths[b]
-            d, _ = _arriving(t, t1, chunk, length, dh[b, j], ZERO, r, ZERO)
-            if t == length - 1:
-                d += d_hn[b, j] * (ZERO if hn_t1_only and t1 != length - 1 else ONE)
+            d, _, d_in = _incoming(t, t1, chunk, dy_t1_only, hn_t1_only, length, dh[b, j], ZERO, r, d_hn[b, j],
+                                   ZERO, dy[t, b, j], ZERO, ONE)
             if record:
                 adj_h[t, b, j] = d
             if t < length:
-                if t == t1 or not dy_t1_only:
-                    d += dy[t, b, j]
-                dpre_ih[t, b, j] = cells.rnn_cell_backward(d, hs[t + 1, b, j], relu)
+                dpre_ih[t, b, j] = cells.rnn_cell_backward(d_in, hs[t + 1, b, j], relu)
                 dh[b, j] = ZERO
             else:
                 dh[b, j] = d
