@@ -58,6 +58,29 @@ def _numba_type(dtype):
     return numpy_support.from_dtype(np.dtype(dtype))
 
 
+@cuda.jit(device=True, inline="always")
+def _tile_element(src, k_major, e, r0, k0, R, K, BR, BK, zero):
+    """Element e of a BR x BK tile of a GEMM operand at rows r0.., k0..: its
+    place (kk, rr) in the tile and its value (zero beyond the matrix).
+    ``k_major``: the operand is stored [K, R] (consecutive threads along r),
+    else [R, K] (along k), so that global reads coalesce either way."""
+    if k_major:
+        kk = e // BR
+        rr = e - kk * BR
+    else:
+        rr = e // BK
+        kk = e - rr * BK
+    gr = r0 + rr
+    gk = k0 + kk
+    v = zero
+    if gr < R and gk < K:
+        if k_major:
+            v = src[gk, gr]
+        else:
+            v = src[gr, gk]
+    return kk, rr, v
+
+
 @functools.lru_cache(maxsize=None)
 def gemm_kernel(dtype, ta, tb, tile):
     """The GEMM kernel for one dtype name ('float32'/'float64'), operand
@@ -94,39 +117,11 @@ def gemm_kernel(dtype, ta, tb, tile):
         for k0 in range(0, K, BK):
             if k0 > 0:
                 cuda.syncthreads()  # every thread is done reading the previous slices
-            for load in range(A_LOADS):
-                e = tid + load * NT
-                if TA:  # A stored [K, M]: consecutive threads along m
-                    kk = e // BM
-                    mm = e - kk * BM
-                else:   # A stored [M, K]: along k
-                    mm = e // BK
-                    kk = e - mm * BK
-                gm = m0 + mm
-                gk = k0 + kk
-                v = ZERO
-                if gm < M and gk < K:
-                    if TA:
-                        v = a[gk, gm]
-                    else:
-                        v = a[gm, gk]
+            for load in range(A_LOADS):  # A is stored [K, M] when transposed
+                kk, mm, v = _tile_element(a, TA, tid + load * NT, m0, k0, M, K, BM, BK, ZERO)
                 smem[kk * LDA + mm] = v
-            for load in range(B_LOADS):
-                e = tid + load * NT
-                if TB:  # B stored [N, K]: along k
-                    nn = e // BK
-                    kk = e - nn * BK
-                else:   # B stored [K, N]: along n
-                    kk = e // BN
-                    nn = e - kk * BN
-                gn = n0 + nn
-                gk = k0 + kk
-                v = ZERO
-                if gn < N and gk < K:
-                    if TB:
-                        v = b[gn, gk]
-                    else:
-                        v = b[gk, gn]
+            for load in range(B_LOADS):  # B is stored [K, N] unless transposed
+                kk, nn, v = _tile_element(b, not TB, tid + load * NT, n0, k0, N, K, BN, BK, ZERO)
                 smem[B_OFF + kk * LDB + nn] = v
             cuda.syncthreads()
             for kk in range(BK):
