@@ -23,19 +23,10 @@ from rnnbench.api import validated_problem  # noqa: E402
 from rnnbench.backends import get_backend, numba_cuda  # noqa: E402
 from rnnbench.kernels import cuda as cu  # noqa: E402
 from rnnbench.kernels.cuda import limits, matmul, persistent  # noqa: E402
+from sim_checks import _paths  # noqa: E402
 
 BACKEND = get_backend("numba-cuda")
 
-
-def _paths(case, lengths):
-    """(forward paths, backward paths) of every layer and direction of one training step."""
-    c = case
-    p = validated_problem(c["net"], c["params"], c["x"], c["state0"], lengths)
-    trace = BACKEND.train_forward(p)
-    zeros = np.zeros_like(p.h0)
-    BACKEND.backward_data(p, trace, np.zeros(p.x.shape[:2] + (c["net"].num_directions * c["net"].hidden_size,),
-                                             p.dtype), zeros, zeros)
-    return {t.forward_path for t in trace.tapes}, {t.backward_path for t in trace.tapes}
 
 
 def test_colsum():
