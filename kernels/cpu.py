@@ -62,11 +62,11 @@ def _transpose_into(src, dst):
 
 
 @njit(cache=True, error_model="numpy")
-def _small_batch_gemm(a, trans_a, w, trans_w, out, scratch, feature_major):
+def _small_batch_gemm(a, trans_a, w, trans_w, out, scratch, by_features):
     """out = op(a) op(w): [B, N] from op(a): [B, K] (a batch of rows) and
-    op(w): [K, N] (a weight). With ``feature_major`` it computes
+    op(w): [K, N] (a weight). With ``by_features`` it computes
     scratch = op(w)^T op(a)^T: [N, B] and transposes it into out."""
-    if feature_major:
+    if by_features:
         gemm_rows(1 - trans_w, 1 - trans_a, 1.0, w, a, 0.0, scratch)
         _transpose_into(scratch, out)
     else:

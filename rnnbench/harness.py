@@ -104,7 +104,7 @@ def run_compare(suite, backends, out_dir, options, progress=True, **timing):
                 first = results[backends[0]][0]
                 for name in backends:
                     values, series = results[name]
-                    status, reason = ("ok", error) if error is None else ("error", error)
+                    status, reason = "ok" if error is None else "error", error
                     if "unsupported" in values:
                         status, reason, values = "unsupported", values["unsupported"], {}
                     elif status == "ok":

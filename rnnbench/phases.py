@@ -12,11 +12,12 @@ A backend built on :class:`rnnbench.layered.LayeredBackend` splits the
 backward (``splits_backward = True``); torch's autograd runs both backward
 phases as one pass, so it offers ``forward`` and ``forward_backward`` only.
 """
+import numpy as np
+
 from . import validation as v
 from .api import backward, forward, validated_problem
 from .backends import get_backend
-
-PHASES = ("forward", "backward_data", "backward_weights", "forward_backward")
+from .flops import PHASES
 
 
 def splits_backward(backend):
@@ -38,10 +39,10 @@ def phase_functions(net, params, x, d_output, backend):
     if splits_backward(backend):
         impl = get_backend(backend)
         p = validated_problem(net, params, x, None, None)
-        d_output = v.check_grad("d_output", d_output, x.shape[:2] + (net.num_directions * net.hidden_size,), p.dtype)
-        zeros = p.h0 * 0
+        dy = v.check_grad("d_output", d_output, x.shape[:2] + (net.num_directions * net.hidden_size,), p.dtype)
+        zeros = np.zeros_like(p.h0)
         trace = impl.train_forward(p)
-        impl.backward_data(p, trace, d_output, zeros, zeros)
-        functions["backward_data"] = lambda: impl.backward_data(p, trace, d_output, zeros, zeros)
+        impl.backward_data(p, trace, dy, zeros, zeros)
+        functions["backward_data"] = lambda: impl.backward_data(p, trace, dy, zeros, zeros)
         functions["backward_weights"] = lambda: impl.backward_weights(p, trace)
     return {phase: functions[phase] for phase in PHASES if phase in functions}
