@@ -1,16 +1,18 @@
 """Numba CPU time loops for one recurrent layer in one direction.
 
 Per layer, as haste does it: one GEMM for the input projection of all T*B
-columns, then per step one recurrent GEMM and one pass of the scalar cell
-math from :mod:`rnnbench.kernels.cells`; backward mirrored, with the
-weight-gradient and dx GEMMs deferred until after the sweep, over all its
-steps at once. Every GEMM goes through :func:`rnnbench.kernels.blas.gemm_rows`
-(SciPy's BLAS, as np.dot in Numba) inside the compiled code, so one BLAS
-thread pool serves a whole layer.
+columns, then per step one recurrent product (a gemm, or a gemv per sample
+for the smallest batches) and one pass of the scalar cell math from
+:mod:`rnnbench.kernels.cells`; backward mirrored, with the weight-gradient and
+dx GEMMs deferred until after the sweep, over all its steps at once. Every
+product runs through SciPy's BLAS (:func:`rnnbench.kernels.blas.gemm_rows`,
+and np.dot for gemv, as Numba's own np.dot does) inside the compiled code, so
+one BLAS thread pool serves a whole layer.
 
 Shapes (G gates, so GH = G*H):
 
-- ``xp``: [T, B, GH]   input projections W_ih x_t + b_ih + b_hh of every step (GRU: without b_hh's n block)
+- ``xp``: [T, B, GH]   pre-activations: W_ih x_t + b_ih + b_hh for every step at
+  once, then W_hh h_t added at step t (GRU: without the n block, kept in hn_lin)
 - ``hs``: [T+1, B, H]  hs[0] = h0, hs[t+1] = state after step t
 - ``cs``: [T+1, B, H]  LSTM cell states, same layout (unused otherwise)
 - ``gates``: [T, B, GH] activated gates (LSTM i,f,g,o; GRU r,z,n), written
@@ -32,45 +34,50 @@ from .cells import (GRU, LSTM, RNN_RELU, gru_cell, gru_cell_backward, lstm_cell,
                     lstm_cell_backward, rnn_cell, rnn_cell_backward)
 
 
-# When the recurrent GEMM runs faster written feature-major ([N, B], the batch
-# as BLAS's M dimension) and transposed back than written batch-major [B, N]:
-# H >= FEATURE_MAJOR_MIN_HIDDEN and a batch within the range, forward and
-# backward apart. Measured with OpenBLAS on 2 AVX-512 cores (H 64..1024,
-# B 1..64, float32): forward 1.1-1.7x faster in that range, backward
-# 1.0-1.2x, both slower at H = 64 or B = 64.
-FEATURE_MAJOR_MIN_HIDDEN = 256
-FEATURE_MAJOR_BATCH_FORWARD = (2, 32)
-FEATURE_MAJOR_BATCH_BACKWARD = (8, 32)
+# The recurrent product of a small batch, measured with OpenBLAS (SciPy's) on
+# 2 cores (AMD Zen 3, AVX2; H 64..1024, B 1..64, float32): one gemm written
+# feature-major, out = W X^T: [N, B] with the weight untransposed and the batch
+# as BLAS's M dimension, runs 1.3-2x faster than any other orientation, forward
+# (W_hh) and backward (W_hh^T, transposed once per tape); below a few samples
+# one gemv per sample beats any gemm (LSTM, B = 1, H = 256: 27 against 66 us a
+# step; batch-major gemm: 199 us).
+GEMV_MAX_BATCH = 2
+GEMV_MAX_BATCH_LARGE = 4      # when the weight holds at least GEMV_LARGE_WEIGHT elements
+GEMV_LARGE_WEIGHT = 1 << 20
 
 
 @njit(cache=True)
-def feature_major(B, H, batch_range):
-    """Whether the recurrent GEMM of B samples, hidden size H, runs feature-major."""
-    return H >= FEATURE_MAJOR_MIN_HIDDEN and batch_range[0] <= B <= batch_range[1]
+def per_sample_gemv(B, weight_size):
+    """Whether the recurrent product of B samples runs as B gemv calls."""
+    return B <= GEMV_MAX_BATCH or (B <= GEMV_MAX_BATCH_LARGE and weight_size >= GEMV_LARGE_WEIGHT)
 
 
 @njit(cache=True, error_model="numpy")
-def _transpose_into(src, dst):
-    """dst[b, k] = src[k, b]; src: [K, B], dst: [B, K], in blocks of 16 rows of src."""
+def recurrent_product(w, h, row, out):
+    """out = w h^T: [N, B] (feature-major) from w: [N, K] (C-contiguous) and a
+    batch h: [B, K]; ``row``: [N] scratch for the per-sample gemv path."""
+    if per_sample_gemv(h.shape[0], w.size):
+        for b in range(h.shape[0]):
+            np.dot(w, h[b], row)
+            out[:, b] = row
+    else:
+        gemm_rows(0, 1, 1.0, w, h, 0.0, out)
+
+
+@njit(cache=True, error_model="numpy")
+def add_transposed(src, t, lengths, dst):
+    """dst[b, k] += src[k, b] for the samples active at step t (t < lengths[b]);
+    src: [K, B], dst: [B, K]; in blocks of 16 rows of src, which stay in L1
+    while every sample's row takes them."""
     K, B = src.shape
     for k0 in range(0, K, 16):
         k1 = min(k0 + 16, K)
         for b in range(B):
+            if t >= lengths[b]:
+                continue
             row = dst[b]
             for k in range(k0, k1):
-                row[k] = src[k, b]
-
-
-@njit(cache=True, error_model="numpy")
-def _small_batch_gemm(a, trans_a, w, trans_w, out, scratch, by_features):
-    """out = op(a) op(w): [B, N] from op(a): [B, K] (a batch of rows) and
-    op(w): [K, N] (a weight). With ``by_features`` it computes
-    scratch = op(w)^T op(a)^T: [N, B] and transposes it into out."""
-    if by_features:
-        gemm_rows(1 - trans_w, 1 - trans_a, 1.0, w, a, 0.0, scratch)
-        _transpose_into(scratch, out)
-    else:
-        gemm_rows(trans_a, trans_w, 1.0, a, w, 0.0, out)
+                row[k] += src[k, b]
 
 
 @njit(cache=True, error_model="numpy")
@@ -81,12 +88,11 @@ def _add_column_sums(p, out):
 
 
 @njit(cache=True, error_model="numpy")
-def _rnn_step(t, use_relu, xp, hp, lengths, hs, y):
+def _rnn_step(t, use_relu, xp, lengths, hs, y):
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
             continue
         a, h_new, out = xp[t, b], hs[t + 1, b], y[t, b]
-        a += hp[b]
         for j in range(hs.shape[2]):
             h = rnn_cell(a[j], use_relu)
             h_new[j] = h
@@ -94,13 +100,12 @@ def _rnn_step(t, use_relu, xp, hp, lengths, hs, y):
 
 
 @njit(cache=True, error_model="numpy")
-def _lstm_step(t, xp, hp, lengths, hs, cs, y):
+def _lstm_step(t, xp, lengths, hs, cs, y):
     H = hs.shape[2]
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
             continue
-        a = xp[t, b]
-        a += hp[b]  # pre-activations; the loop below overwrites them with the gates
+        a = xp[t, b]  # pre-activations; the loop below overwrites them with the gates
         # one view per gate: LLVM then proves (at run time) that the rows do not
         # overlap and vectorises the loop; indexing a[H + j] on one row stays scalar
         a_i, a_f, a_g, a_o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
@@ -117,21 +122,19 @@ def _lstm_step(t, xp, hp, lengths, hs, cs, y):
 
 
 @njit(cache=True, error_model="numpy")
-def _gru_step(t, xp, hp, lengths, hs, hn_lin, y):
+def _gru_step(t, xp, lengths, hs, hn_lin, y):
     H = hs.shape[2]
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
             continue
-        a, h_row, h_prev = xp[t, b], hp[b], hs[t, b]
+        a, h_prev = xp[t, b], hs[t, b]
         a_r, a_z, x_n = a[:H], a[H:2 * H], a[2 * H:]  # one view per gate (see _lstm_step)
-        h_r, h_z, h_n = h_row[:H], h_row[H:2 * H], h_row[2 * H:]
-        n_lin, h_new, out = hn_lin[t, b], hs[t + 1, b], y[t, b]
+        h_n, h_new, out = hn_lin[t, b], hs[t + 1, b], y[t, b]
         for j in range(H):
-            r, z, n, h = gru_cell(a_r[j] + h_r[j], a_z[j] + h_z[j], x_n[j], h_n[j], h_prev[j])
+            r, z, n, h = gru_cell(a_r[j], a_z[j], x_n[j], h_n[j], h_prev[j])
             a_r[j] = r  # the gates overwrite their pre-activations
             a_z[j] = z
             x_n[j] = n
-            n_lin[j] = h_n[j]
             h_new[j] = h
             out[j] = h
 
@@ -139,7 +142,9 @@ def _gru_step(t, xp, hp, lengths, hs, hn_lin, y):
 @njit(cache=True, error_model="numpy")
 def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, hn_lin, y):
     """Run all T steps of one layer: xp = x W_ih^T + b_ih + b_hh for all steps
-    at once, then per step hp = h_t W_hh^T (GRU: + b_hn) and the cell.
+    at once, then per step the recurrent product W_hh h_t (feature-major, see
+    :func:`recurrent_product`), added into the step's pre-activations (GRU:
+    its n block into hn_lin, with b_hn), and the cell.
 
     ``skip_input``: cuDNN's CUDNN_SKIP_INPUT (DeepBench's mode): there is no
     W_ih; x (I = H) enters every gate block as it is, xp = [x, .., x] + b_ih,
@@ -165,21 +170,24 @@ def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, 
     bias = b_ih.copy()
     bias[:per_step] += b_hh[:per_step]
     xp += bias
-    hp = np.empty((B, GH), dtype=xp.dtype)
-    scratch = np.empty((GH, B), dtype=xp.dtype)
-    by_features = feature_major(B, hs.shape[2], FEATURE_MAJOR_BATCH_FORWARD)
+    hp = np.empty((GH, B), dtype=xp.dtype)
+    row = np.empty(GH, dtype=xp.dtype)
     for t in range(T):
-        _small_batch_gemm(hs[t], 0, w_hh, 1, hp, scratch, by_features)
-        if per_step < GH:
-            hp[:, per_step:] += b_hh[per_step:]
+        recurrent_product(w_hh, hs[t], row, hp)
+        if kind == GRU:  # W_hr h, W_hz h join the pre-activations; W_hn h + b_hn is kept apart
+            hn_lin[t] = b_hh[per_step:]
+            add_transposed(hp[:per_step], t, lengths, xp[t, :, :per_step])
+            add_transposed(hp[per_step:], t, lengths, hn_lin[t])
+        else:
+            add_transposed(hp, t, lengths, xp[t])
         hs[t + 1] = hs[t]  # padded samples carry their state; active ones are overwritten
         if kind == LSTM:
             cs[t + 1] = cs[t]
-            _lstm_step(t, xp, hp, lengths, hs, cs, y)
+            _lstm_step(t, xp, lengths, hs, cs, y)
         elif kind == GRU:
-            _gru_step(t, xp, hp, lengths, hs, hn_lin, y)
+            _gru_step(t, xp, lengths, hs, hn_lin, y)
         else:
-            _rnn_step(t, kind == RNN_RELU, xp, hp, lengths, hs, y)
+            _rnn_step(t, kind == RNN_RELU, xp, lengths, hs, y)
     return xp
 
 
@@ -238,7 +246,7 @@ def _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh):
 
 
 @njit(cache=True, error_model="numpy")
-def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, w_ih, w_hh, hs, cs, gates,
+def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, w_ih, w_hh_t, hs, cs, gates,
                    hn_lin, dpre_ih, dpre_hh, dh, dc, adj_h, adj_c, want_dx):
     """Backward-data (DeepBench's split) of one layer: backpropagate through
     steps t1 down to t0 and return dx: [t1-t0+1, B, I], the gradient of the
@@ -248,7 +256,9 @@ def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, 
 
     ``dy``: [T, B, H] gradient arriving at each output (read at active steps
     only); ``d_hn``/``d_cn``: [B, H] gradient of the final state, injected at
-    step lengths[b]-1; ``w_hh``: [GH, H]. ``chunk`` > 0 drops the state
+    step lengths[b]-1; ``w_hh_t``: [H, GH], W_hh transposed (C-contiguous, so
+    the per-step product runs in its fastest orientation, see
+    :func:`recurrent_product`). ``chunk`` > 0 drops the state
     gradient at every chunk boundary (steps that are multiples of ``chunk``).
 
     Writes dL/d(pre-activation) of steps t0..t1 into ``dpre_ih`` (input side)
@@ -264,9 +274,8 @@ def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, 
     added. Pass (0, 0, 0)-shaped arrays to record nothing.
     """
     B, H = dh.shape
-    rec = np.empty((B, H), dtype=dh.dtype)
-    scratch = np.empty((H, B), dtype=dh.dtype)
-    by_features = feature_major(B, H, FEATURE_MAJOR_BATCH_BACKWARD)
+    rec = np.empty((H, B), dtype=dh.dtype)
+    row = np.empty(H, dtype=dh.dtype)
     for t in range(t1, t0 - 1, -1):
         if chunk > 0 and t < t1 and (t + 1) % chunk == 0:
             dh[:] = 0.0
@@ -287,10 +296,8 @@ def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, 
             _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh)
         else:
             _rnn_step_backward(t, kind == RNN_RELU, lengths, hs, dh, dpre_ih)
-        _small_batch_gemm(dpre_hh[t], 0, w_hh, 0, rec, scratch, by_features)
-        for b in range(B):
-            if t < lengths[b]:
-                dh[b] += rec[b]
+        recurrent_product(w_hh_t, dpre_hh[t], row, rec)
+        add_transposed(rec, t, lengths, dh)
     I = x.shape[2]
     if not want_dx:
         return np.empty((0, B, I), dtype=x.dtype)

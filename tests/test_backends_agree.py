@@ -4,7 +4,8 @@ import pytest
 
 import rnnbench as rb
 from cases import LENGTHS, assert_forward_close, assert_gradients_close, make_case, run_backward
-from rnnbench.kernels.cpu import FEATURE_MAJOR_BATCH_BACKWARD, FEATURE_MAJOR_BATCH_FORWARD, feature_major
+from rnnbench.kernels.cells import GATES
+from rnnbench.kernels.cpu import GEMV_MAX_BATCH, GEMV_MAX_BATCH_LARGE, GEMV_LARGE_WEIGHT, per_sample_gemv
 
 RTOL = {np.float64: 1e-12, np.float32: 1e-5}
 STRUCTURES = [(1, False), (1, True), (2, False), (2, True)]
@@ -37,14 +38,14 @@ def test_larger_problem_agrees(kind):
 
 
 @pytest.mark.parametrize("kind", rb.KINDS)
-@pytest.mark.parametrize("B", [1, 2, 7, 8, 32, 33])
-def test_both_recurrent_gemm_layouts_agree(kind, B):
-    """H = 256 at batch sizes on each side of where the recurrent GEMM switches
-    between batch-major and feature-major (forward and backward apart)."""
+@pytest.mark.parametrize("B", [1, 2, 3, 5, 33])
+def test_both_recurrent_product_paths_agree(kind, B):
+    """H = 256 at batch sizes on each side of where the recurrent product
+    switches from one gemv per sample to one feature-major gemm (forward with
+    W_hh, backward with W_hh^T)."""
     H = 256
-    assert feature_major(B, H, FEATURE_MAJOR_BATCH_FORWARD) == (2 <= B <= 32)
-    assert feature_major(B, H, FEATURE_MAJOR_BATCH_BACKWARD) == (8 <= B <= 32)
-    assert not feature_major(B, H - 1, FEATURE_MAJOR_BATCH_FORWARD)
+    assert GATES[kind] * H * H < GEMV_LARGE_WEIGHT
+    assert per_sample_gemv(B, GATES[kind] * H * H) == (B <= GEMV_MAX_BATCH)
     lengths = np.arange(B) % 6 + 1
     case = make_case(kind, 1, False, np.float64, T=6, B=B, I=5, H=H, weight_scale=None)
     for mode in ("full", "kstep:2", "chunk:4"):
@@ -53,3 +54,15 @@ def test_both_recurrent_gemm_layouts_agree(kind, B):
     case = make_case(kind, 1, True, np.float32, T=6, B=B, I=5, H=H, weight_scale=None)
     assert_gradients_close(run_backward(case, "numba-cpu", "full", lengths),
                            run_backward(case, "numpy", "full", lengths), 1e-5)
+
+
+@pytest.mark.parametrize("B", [3, 4, 5])
+def test_large_weight_gemv_threshold(B):
+    """An LSTM at H = 512 (W_hh of 2^20 elements) takes the gemv path up to B = 4."""
+    H = 512
+    assert 4 * H * H >= GEMV_LARGE_WEIGHT
+    assert per_sample_gemv(B, 4 * H * H) == (B <= GEMV_MAX_BATCH_LARGE)
+    case = make_case("lstm", 1, False, np.float64, T=4, B=B, I=3, H=H, weight_scale=None)
+    lengths = np.arange(B) % 4 + 1
+    assert_gradients_close(run_backward(case, "numba-cpu", "full", lengths),
+                           run_backward(case, "numpy", "full", lengths), 1e-12)

@@ -20,6 +20,7 @@ class Tape:
     gates: np.ndarray    # [T, B, GH] activated gates (lstm, gru), else empty
     hn_lin: np.ndarray   # [T, B, H] gru W_hn h + b_hn, else empty
     dpre: tuple = ()     # (dpre_ih, dpre_hh) [T, B, GH] workspaces, made by the first backward
+    w_hh_t: np.ndarray = None  # [H, GH] W_hh transposed, made by the first backward
 
 
 def _empty(dtype):
@@ -61,10 +62,12 @@ class NumbaLayers:
             dpre_ih = np.zeros((T, B, GATES[kind] * H), dtype=tape.x.dtype)
             tape.dpre = (dpre_ih, np.zeros_like(dpre_ih) if kid == GRU else dpre_ih)
         dpre_ih, dpre_hh = tape.dpre
+        if tape.w_hh_t is None:
+            tape.w_hh_t = np.ascontiguousarray(w[1].T)
         dh, dc = np.zeros_like(d_hn), np.zeros_like(d_hn)
         adj_h, adj_c = (record.adj_h, record.adj_c) if record is not None else (_empty(dh.dtype),) * 2
         dx = backward_layer(kid, skip_input, t0, t1, chunk, np.ascontiguousarray(dy), np.ascontiguousarray(d_hn),
-                            np.ascontiguousarray(d_cn), lengths, tape.x, w_ih, w[1], tape.hs, tape.cs,
+                            np.ascontiguousarray(d_cn), lengths, tape.x, w_ih, tape.w_hh_t, tape.hs, tape.cs,
                             tape.gates, tape.hn_lin, dpre_ih, dpre_hh, dh, dc, adj_h, adj_c, need_dx)
         if record is not None:  # full sweep only: the workspaces hold every step
             record.dpre_ih, record.dpre_hh = dpre_ih, dpre_hh
