@@ -26,21 +26,25 @@ from .timing import time_interleaved
 _PEAK_CACHE = {}
 
 
-def gemm_peak_gflops(dtype, n=1024, repeats=5):
+def gemm_peak_gflops(dtype, n=1024, min_repeats=20, min_seconds=0.5):
     """Square n x n GEMM GFLOP/s through the BLAS the numba-cpu kernels use
-    (np.dot inside Numba: SciPy's BLAS); best of ``repeats``."""
+    (np.dot inside Numba: SciPy's BLAS): the best of at least ``min_repeats``
+    calls and ``min_seconds`` of them, after one warm-up call. Measured once
+    per process and dtype. The best, not the median: on a shared machine the
+    peak is what the cores can do, and a few calls caught by a neighbour's
+    load (as 5 calls could be) would understate it and overstate % of peak."""
     key = (np.dtype(dtype).name, n)
     if key not in _PEAK_CACHE:
         from .kernels.blas import gemm
         rng = np.random.default_rng(0)
         a, b = (rng.standard_normal((n, n)).astype(dtype) for _ in range(2))
         gemm(a, b)
-        best = np.inf
-        for _ in range(repeats):
+        samples = []
+        while len(samples) < min_repeats or sum(samples) < min_seconds:
             start = time.perf_counter()
             gemm(a, b)
-            best = min(best, time.perf_counter() - start)
-        _PEAK_CACHE[key] = 2 * n ** 3 / best / 1e9
+            samples.append(time.perf_counter() - start)
+        _PEAK_CACHE[key] = 2 * n ** 3 / min(samples) / 1e9
     return _PEAK_CACHE[key]
 
 
