@@ -2,7 +2,8 @@
 
 Not part of the test suite (pytest's testpaths is tests/), so the normal test
 run times nothing. The cases are the throughput cases of the ``smoke`` suite
-plus the reference problem of the README (T=100, B=32, H=256, float32).
+plus, for every kind, the reference problem of the README (T=100, B=32,
+H=256) in float32 and float64, and batch-1 latency (T=200, B=1, H=256).
 
     pytest benchmarks --benchmark-columns=median,iqr,min,rounds --benchmark-json=bench.json
 
@@ -18,12 +19,13 @@ import rnnbench as rb
 from rnnbench.suite import load_suite
 
 BACKENDS = [name for name, ok in rb.backends().items() if ok is True]
+PER_KIND = [(32, 100, "float32"), (32, 100, "float64"), (1, 200, "float32")]  # (batch, T, dtype)
 CASES = [c for c in load_suite("smoke").cases if c["measurement"] == "throughput"] + [
-    dict(id=f"throughput/{kind}/H=256/B=32/T=100/float32", kind=kind, hidden_size=256, input_size=256, batch=32,
-         T=100, dtype="float32") for kind in rb.KINDS]
+    dict(id=f"throughput/{kind}/H=256/B={batch}/T={T}/{dtype}", kind=kind, hidden_size=256, input_size=256,
+         batch=batch, T=T, dtype=dtype) for kind in rb.KINDS for batch, T, dtype in PER_KIND]
 
 
-@pytest.fixture(scope="module", params=CASES, ids=lambda c: f"{c['kind']}-H{c['hidden_size']}-B{c['batch']}-T{c['T']}")
+@pytest.fixture(scope="module", params=CASES, ids=lambda c: f"{c['kind']}-H{c['hidden_size']}-B{c['batch']}-T{c['T']}-{c['dtype']}")
 def problem(request):
     c = request.param
     net = rb.RNN(c["kind"], c["input_size"], c["hidden_size"])
