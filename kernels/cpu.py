@@ -93,19 +93,17 @@ def _add_column_sums(p, out):
 
 
 @njit(cache=True, error_model="numpy")
-def _rnn_step(t, use_relu, xp, lengths, hs, y):
+def _rnn_step(t, use_relu, xp, lengths, hs):
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
             continue
-        a, h_new, out = xp[t, b], hs[t + 1, b], y[t, b]
+        a, h_new = xp[t, b], hs[t + 1, b]
         for j in range(hs.shape[2]):
-            h = rnn_cell(a[j], use_relu)
-            h_new[j] = h
-            out[j] = h
+            h_new[j] = rnn_cell(a[j], use_relu)
 
 
 @njit(cache=True, error_model="numpy")
-def _lstm_step(t, xp, lengths, hs, cs, y):
+def _lstm_step(t, xp, lengths, hs, cs):
     H = hs.shape[2]
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
@@ -114,7 +112,7 @@ def _lstm_step(t, xp, lengths, hs, cs, y):
         # one view per gate: LLVM then proves (at run time) that the rows do not
         # overlap and vectorises the loop; indexing a[H + j] on one row stays scalar
         a_i, a_f, a_g, a_o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
-        c_prev, c_new, h_new, out = cs[t, b], cs[t + 1, b], hs[t + 1, b], y[t, b]
+        c_prev, c_new, h_new = cs[t, b], cs[t + 1, b], hs[t + 1, b]
         for j in range(H):
             i, f, g, o, c, h = lstm_cell(a_i[j], a_f[j], a_g[j], a_o[j], c_prev[j])
             a_i[j] = i
@@ -123,29 +121,27 @@ def _lstm_step(t, xp, lengths, hs, cs, y):
             a_o[j] = o
             c_new[j] = c
             h_new[j] = h
-            out[j] = h
 
 
 @njit(cache=True, error_model="numpy")
-def _gru_step(t, xp, lengths, hs, hn_lin, y):
+def _gru_step(t, xp, lengths, hs, hn_lin):
     H = hs.shape[2]
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
             continue
         a, h_prev = xp[t, b], hs[t, b]
         a_r, a_z, x_n = a[:H], a[H:2 * H], a[2 * H:]  # one view per gate (see _lstm_step)
-        h_n, h_new, out = hn_lin[t, b], hs[t + 1, b], y[t, b]
+        h_n, h_new = hn_lin[t, b], hs[t + 1, b]
         for j in range(H):
             r, z, n, h = gru_cell(a_r[j], a_z[j], x_n[j], h_n[j], h_prev[j])
             a_r[j] = r  # the gates overwrite their pre-activations
             a_z[j] = z
             x_n[j] = n
             h_new[j] = h
-            out[j] = h
 
 
 @njit(cache=True, error_model="numpy")
-def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, hn_lin, y):
+def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, hn_lin):
     """Run all T steps of one layer: xp = x W_ih^T + b_ih + b_hh for all steps
     at once, then per step the recurrent product W_hh h_t (feature-major, see
     :func:`recurrent_product`), added into the step's pre-activations (GRU:
@@ -155,11 +151,12 @@ def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, 
     W_ih; x (I = H) enters every gate block as it is, xp = [x, .., x] + b_ih,
     and ``w_ih`` is not read.
 
-    ``x``: [T, B, I]; ``w_ih``: [GH, I]; ``w_hh``: [GH, H]; ``y`` must be
-    zero-initialised; hs[0] (and cs[0]) hold the initial state. Fills hs, cs,
-    hn_lin, y and returns gates: [T, B, GH], the activated gates (lstm, gru;
-    the step's pre-activations are overwritten in place, so the cell loop
-    touches few arrays and vectorises), meaningful at active steps only.
+    ``x``: [T, B, I]; ``w_ih``: [GH, I]; ``w_hh``: [GH, H]; hs[0] (and
+    cs[0]) hold the initial state. Fills hs, cs, hn_lin and returns gates:
+    [T, B, GH], the activated gates (lstm, gru; the step's pre-activations
+    are overwritten in place, so the cell loop touches few arrays and
+    vectorises), meaningful at active steps only. The layer's outputs are
+    hs[1:], but for their zeros at padded steps.
     """
     T, B, I = x.shape
     GH = b_ih.shape[0]
@@ -177,6 +174,7 @@ def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, 
     xp += bias
     hp = np.empty((GH, B), dtype=xp.dtype)
     row = np.empty(GH, dtype=xp.dtype)
+    padded_from = lengths.min()
     for t in range(T):
         recurrent_product(w_hh, hs[t], row, hp)
         if kind == GRU:  # W_hr h, W_hz h join the pre-activations; W_hn h + b_hn is kept apart
@@ -185,14 +183,16 @@ def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, 
             add_transposed(hp[per_step:], t, lengths, hn_lin[t])
         else:
             add_transposed(hp, t, lengths, xp[t])
-        hs[t + 1] = hs[t]  # padded samples carry their state; active ones are overwritten
+        if t >= padded_from:  # padded samples carry their state; the cell overwrites the active ones
+            hs[t + 1] = hs[t]
+            if kind == LSTM:
+                cs[t + 1] = cs[t]
         if kind == LSTM:
-            cs[t + 1] = cs[t]
-            _lstm_step(t, xp, lengths, hs, cs, y)
+            _lstm_step(t, xp, lengths, hs, cs)
         elif kind == GRU:
-            _gru_step(t, xp, lengths, hs, hn_lin, y)
+            _gru_step(t, xp, lengths, hs, hn_lin)
         else:
-            _rnn_step(t, kind == RNN_RELU, xp, lengths, hs, y)
+            _rnn_step(t, kind == RNN_RELU, xp, lengths, hs)
     return xp
 
 

@@ -27,6 +27,17 @@ def _empty(dtype):
     return np.empty((0, 0, 0), dtype=dtype)
 
 
+def _outputs(hs, lengths):
+    """The layer's outputs y: [T, B, H] from its states hs: [T+1, B, H]: hs[1:]
+    itself (a view: no copy, no zero-filled array) when no sample is padded,
+    else a copy that is zero at padded steps."""
+    T = hs.shape[0] - 1
+    if lengths.min() >= T:
+        return hs[1:]
+    active = np.arange(T)[:, None] < lengths[None, :]
+    return np.where(active[:, :, None], hs[1:], 0).astype(hs.dtype)
+
+
 def _weight_ih(w_ih, like):
     """(skip_input, w_ih): w_ih None means skip-input; the compiled code then
     gets a typed placeholder it does not read."""
@@ -49,8 +60,8 @@ class NumbaLayers:
             cs[0] = c0
         if kid == GRU:
             hn_lin = np.empty((T, B, H), dtype=x.dtype)
-        y = np.zeros((T, B, H), dtype=x.dtype)
-        gates = forward_layer(kid, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, hn_lin, y)
+        gates = forward_layer(kid, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, hn_lin)
+        y = _outputs(hs, lengths)
         return y, hs[T], (cs[T] if kid == LSTM else None), Tape(x, hs, cs, gates, hn_lin)
 
     def backward_layer(self, kind, tape, w, dy, d_hn, d_cn, lengths, t0, t1, chunk, record=None, need_dx=True):
