@@ -18,7 +18,8 @@ Shapes (G gates, so GH = G*H):
 - ``gates``: [T, B, GH] activated gates (LSTM i,f,g,o; GRU r,z,n), written
   over xp in place
 - ``hn_lin``: [T, B, H] GRU only: W_hn h_t + b_hn, needed by the backward
-- ``y``: [T, B, H]     outputs, zero at padded steps
+- the outputs are hs[1:], zero at padded steps (the backend makes that copy
+  only when some sample is padded)
 
 Compiled with ``error_model="numpy"``: a division by zero gives inf/NaN, as
 in NumPy, instead of raising inside a kernel (and keeps loops vectorisable).
