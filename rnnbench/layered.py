@@ -161,8 +161,9 @@ class LayeredBackend:
         rev = reversal_index(p.lengths, T) if net.bidirectional else None
         batch = np.arange(B)
         g_params = {name: np.zeros_like(value) for name, value in p.params.items()} if weights else None
-        g_x, g_h0, g_c0 = np.zeros_like(p.x), np.zeros_like(p.h0), np.zeros_like(p.c0)
-        grads_below = [np.zeros((T, B, net.layer_input_size(layer)), dtype=p.dtype)
+        g_h0, g_c0 = np.zeros_like(p.h0), np.zeros_like(p.c0)
+        # each window writes its own steps of these before reading them
+        grads_below = [np.empty((T, B, net.layer_input_size(layer)), dtype=p.dtype)
                        for layer in range(net.num_layers)]
 
         if records is not None:
@@ -178,6 +179,7 @@ class LayeredBackend:
             windows = [(0, T - 1)]
             chunk = trunc.k if trunc.mode == "chunk" else 0
             top = None
+        g_x = np.zeros_like(p.x) if top is not None else None  # one window: g_x is layer 0's grads_below
         for t0, t1 in windows:
             if top is None:  # one sweep: every loss term at once
                 grad_above, dh_last, dc_last = d_output, d_h_n, d_c_n
@@ -192,7 +194,6 @@ class LayeredBackend:
                 grad_above = top
             for layer in reversed(range(net.num_layers)):
                 below = grads_below[layer]
-                below[t0:t1 + 1] = 0
                 for d in range(D):
                     s = layer * D + d
                     dy = grad_above[:, :, d * H:(d + 1) * H]
@@ -205,12 +206,20 @@ class LayeredBackend:
                     if weights:
                         k.weight_gradients(net.kind, trace.tapes[s], t0, t1, net.layer_weights(g_params, layer, d))
                     if need_dx:
-                        below[t0:t1 + 1] += dx if d == 0 else dx[rev, batch]
+                        if d == 1:
+                            below[t0:t1 + 1] += dx[rev, batch]
+                        elif top is None:  # the one window: dx (a fresh array) is all of it
+                            below = dx
+                        else:
+                            below[t0:t1 + 1] = dx
                     if t0 == 0:
                         g_h0[s] += dh
                         if dc is not None:
                             g_c0[s] += dc
                 grad_above = below
             if need_x:
-                g_x[t0:t1 + 1] += grad_above[t0:t1 + 1]
+                if top is None:
+                    g_x = grad_above
+                else:  # kstep windows overlap: each adds its share
+                    g_x[t0:t1 + 1] += grad_above[t0:t1 + 1]
         return g_params, (g_x if need_x else None), g_h0, g_c0
