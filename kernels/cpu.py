@@ -173,13 +173,14 @@ def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, 
     bias = b_ih.copy()
     bias[:per_step] += b_hh[:per_step]
     xp += bias
+    if kind == GRU:
+        hn_lin[:] = b_hh[per_step:]  # W_hn h_t is added to b_hn per step
     hp = np.empty((GH, B), dtype=xp.dtype)
     row = np.empty(GH, dtype=xp.dtype)
     padded_from = lengths.min()
     for t in range(T):
         recurrent_product(w_hh, hs[t], row, hp)
         if kind == GRU:  # W_hr h, W_hz h join the pre-activations; W_hn h + b_hn is kept apart
-            hn_lin[t] = b_hh[per_step:]
             add_transposed(hp[:per_step], t, lengths, xp[t, :, :per_step])
             add_transposed(hp[per_step:], t, lengths, hn_lin[t])
         else:

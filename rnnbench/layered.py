@@ -162,9 +162,6 @@ class LayeredBackend:
         batch = np.arange(B)
         g_params = {name: np.zeros_like(value) for name, value in p.params.items()} if weights else None
         g_h0, g_c0 = np.zeros_like(p.h0), np.zeros_like(p.c0)
-        # each window writes its own steps of these before reading them
-        grads_below = [np.empty((T, B, net.layer_input_size(layer)), dtype=p.dtype)
-                       for layer in range(net.num_layers)]
 
         if records is not None:
             if trunc.mode != "full":
@@ -179,7 +176,11 @@ class LayeredBackend:
             windows = [(0, T - 1)]
             chunk = trunc.k if trunc.mode == "chunk" else 0
             top = None
-        g_x = np.zeros_like(p.x) if top is not None else None  # one window: g_x is layer 0's grads_below
+        # kstep windows: per layer, the gradient below it (each window writes its own steps before
+        # reading them), and g_x accumulated over windows; one window: each layer's dx is all of it
+        grads_below = ([np.empty((T, B, net.layer_input_size(layer)), dtype=p.dtype)
+                        for layer in range(net.num_layers)] if top is not None else [None] * net.num_layers)
+        g_x = np.zeros_like(p.x) if top is not None else None
         for t0, t1 in windows:
             if top is None:  # one sweep: every loss term at once
                 grad_above, dh_last, dc_last = d_output, d_h_n, d_c_n
@@ -208,7 +209,7 @@ class LayeredBackend:
                     if need_dx:
                         if d == 1:
                             below[t0:t1 + 1] += dx[rev, batch]
-                        elif top is None:  # the one window: dx (a fresh array) is all of it
+                        elif top is None:  # dx is a fresh array
                             below = dx
                         else:
                             below[t0:t1 + 1] = dx

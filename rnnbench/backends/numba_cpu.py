@@ -35,7 +35,7 @@ def _outputs(hs, lengths):
     if lengths.min() >= T:
         return hs[1:]
     active = np.arange(T)[:, None] < lengths[None, :]
-    return np.where(active[:, :, None], hs[1:], 0).astype(hs.dtype)
+    return np.where(active[:, :, None], hs[1:], 0).astype(hs.dtype, copy=False)
 
 
 def _weight_ih(w_ih, like):
