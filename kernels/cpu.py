@@ -142,7 +142,7 @@ def _gru_step(t, xp, lengths, hs, hn_lin):
 
 
 @njit(cache=True, error_model="numpy")
-def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, hn_lin):
+def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, xp, hs, cs, hn_lin):
     """Run all T steps of one layer: xp = x W_ih^T + b_ih + b_hh for all steps
     at once, then per step the recurrent product W_hh h_t (feature-major, see
     :func:`recurrent_product`), added into the step's pre-activations (GRU:
@@ -153,20 +153,18 @@ def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, 
     and ``w_ih`` is not read.
 
     ``x``: [T, B, I]; ``w_ih``: [GH, I]; ``w_hh``: [GH, H]; hs[0] (and
-    cs[0]) hold the initial state. Fills hs, cs, hn_lin and returns gates:
-    [T, B, GH], the activated gates (lstm, gru; the step's pre-activations
-    are overwritten in place, so the cell loop touches few arrays and
+    cs[0]) hold the initial state. Fills hs, cs, hn_lin and ``xp``: [T, B, GH]
+    (any content on entry): the pre-activations, then the activated gates
+    over them (lstm, gru; in place, so the cell loop touches few arrays and
     vectorises), meaningful at active steps only. The layer's outputs are
     hs[1:], but for their zeros at padded steps.
     """
     T, B, I = x.shape
     GH = b_ih.shape[0]
     if skip_input:
-        xp = np.empty((T, B, GH), dtype=x.dtype)
         for g in range(GH // I):
             xp[:, :, g * I:(g + 1) * I] = x
     else:
-        xp = np.empty((T, B, GH), dtype=x.dtype)
         gemm_rows(0, 1, 1.0, x.reshape(T * B, I), w_ih, 0.0, xp.reshape(T * B, GH))
     # b_hh joins b_ih here, once for all steps, except the GRU's n block (r scales W_hn h + b_hn)
     per_step = 2 * hs.shape[2] if kind == GRU else GH
@@ -195,7 +193,6 @@ def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, 
             _gru_step(t, xp, lengths, hs, hn_lin)
         else:
             _rnn_step(t, kind == RNN_RELU, xp, lengths, hs)
-    return xp
 
 
 @njit(cache=True, error_model="numpy")
@@ -254,11 +251,11 @@ def _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh):
 
 @njit(cache=True, error_model="numpy")
 def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, w_ih, w_hh_t, hs, cs, gates,
-                   hn_lin, dpre_ih, dpre_hh, dh, dc, adj_h, adj_c, want_dx):
+                   hn_lin, dpre_ih, dpre_hh, dh, dc, adj_h, adj_c, dx):
     """Backward-data (DeepBench's split) of one layer: backpropagate through
-    steps t1 down to t0 and return dx: [t1-t0+1, B, I], the gradient of the
-    layer input x at those steps (if ``want_dx``; else an empty array). The
-    weight gradients are left to :func:`weight_gradients`, which reads the
+    steps t1 down to t0 and write ``dx``: [t1-t0+1, B, I] (any content on
+    entry), the gradient of the layer input x at those steps (a (0, B, I)
+    array: not wanted). The weight gradients are left to :func:`weight_gradients`, which reads the
     pre-activation gradients this sweep writes.
 
     ``dy``: [T, B, H] gradient arriving at each output (read at active steps
@@ -306,17 +303,15 @@ def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, 
         recurrent_product(w_hh_t, dpre_hh[t], row, rec)
         add_transposed(rec, t, lengths, dh)
     I = x.shape[2]
-    if not want_dx:
-        return np.empty((0, B, I), dtype=x.dtype)
+    if dx.shape[0] == 0:
+        return
     n = t1 - t0 + 1
     if skip_input:  # dx = the sum of the gate blocks
-        dx = dpre_ih[t0:t1 + 1, :, :I].copy()
+        dx[:] = dpre_ih[t0:t1 + 1, :, :I]
         for g in range(1, dpre_ih.shape[2] // I):
             dx += dpre_ih[t0:t1 + 1, :, g * I:(g + 1) * I]
-        return dx
-    dx = np.empty((n, B, I), dtype=x.dtype)
+        return
     gemm_rows(0, 0, 1.0, dpre_ih[t0:t1 + 1].reshape(n * B, dpre_ih.shape[2]), w_ih, 0.0, dx.reshape(n * B, I))
-    return dx
 
 
 @njit(cache=True, error_model="numpy")

@@ -10,6 +10,7 @@ import numpy as np
 from ..kernels.cells import GATES, GRU, KIND_IDS, LSTM
 from ..kernels.cpu import backward_layer, forward_layer, weight_gradients
 from ..layered import LayeredBackend
+from .workspaces import Workspaces
 
 
 @dataclass
@@ -45,6 +46,9 @@ def _weight_ih(w_ih, like):
 
 
 class NumbaLayers:
+    def __init__(self):
+        self.workspaces = Workspaces()
+
     def forward_layer(self, kind, x, h0, c0, w, lengths):
         w_ih, w_hh, b_ih, b_hh = w
         skip_input, w_ih = _weight_ih(w_ih, w_hh)
@@ -52,15 +56,17 @@ class NumbaLayers:
         T, B, _ = x.shape
         H = h0.shape[1]
         x = np.ascontiguousarray(x)
-        hs = np.empty((T + 1, B, H), dtype=x.dtype)
+        ws = self.workspaces
+        hs = ws.empty((T + 1, B, H), x.dtype)
         hs[0] = h0
         cs, hn_lin = _empty(x.dtype), _empty(x.dtype)
         if kid == LSTM:
-            cs = np.empty((T + 1, B, H), dtype=x.dtype)
+            cs = ws.empty((T + 1, B, H), x.dtype)
             cs[0] = c0
         if kid == GRU:
-            hn_lin = np.empty((T, B, H), dtype=x.dtype)
-        gates = forward_layer(kid, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, hs, cs, hn_lin)
+            hn_lin = ws.empty((T, B, H), x.dtype)
+        gates = ws.empty((T, B, b_ih.shape[0]), x.dtype)
+        forward_layer(kid, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, gates, hs, cs, hn_lin)
         y = _outputs(hs, lengths)
         return y, hs[T], (cs[T] if kid == LSTM else None), Tape(x, hs, cs, gates, hn_lin)
 
@@ -69,17 +75,19 @@ class NumbaLayers:
         kid = KIND_IDS[kind]
         T, B, _ = tape.x.shape
         H = d_hn.shape[1]
+        ws = self.workspaces
         if not tape.dpre:
-            dpre_ih = np.zeros((T, B, GATES[kind] * H), dtype=tape.x.dtype)
-            tape.dpre = (dpre_ih, np.zeros_like(dpre_ih) if kid == GRU else dpre_ih)
+            dpre_ih = ws.zeros((T, B, GATES[kind] * H), tape.x.dtype)
+            tape.dpre = (dpre_ih, ws.zeros(dpre_ih.shape, dpre_ih.dtype) if kid == GRU else dpre_ih)
         dpre_ih, dpre_hh = tape.dpre
         if tape.w_hh_t is None:
             tape.w_hh_t = np.ascontiguousarray(w[1].T)
         dh, dc = np.zeros_like(d_hn), np.zeros_like(d_hn)
         adj_h, adj_c = (record.adj_h, record.adj_c) if record is not None else (_empty(dh.dtype),) * 2
-        dx = backward_layer(kid, skip_input, t0, t1, chunk, np.ascontiguousarray(dy), np.ascontiguousarray(d_hn),
-                            np.ascontiguousarray(d_cn), lengths, tape.x, w_ih, tape.w_hh_t, tape.hs, tape.cs,
-                            tape.gates, tape.hn_lin, dpre_ih, dpre_hh, dh, dc, adj_h, adj_c, need_dx)
+        dx = ws.empty((t1 - t0 + 1 if need_dx else 0, B, tape.x.shape[2]), tape.x.dtype)
+        backward_layer(kid, skip_input, t0, t1, chunk, np.ascontiguousarray(dy), np.ascontiguousarray(d_hn),
+                       np.ascontiguousarray(d_cn), lengths, tape.x, w_ih, tape.w_hh_t, tape.hs, tape.cs, tape.gates,
+                       tape.hn_lin, dpre_ih, dpre_hh, dh, dc, adj_h, adj_c, dx)
         if record is not None:  # full sweep only: the workspaces hold every step
             record.dpre_ih, record.dpre_hh = dpre_ih, dpre_hh
         return (dx if need_dx else None), dh, (dc if kid == LSTM else None)

@@ -1,0 +1,77 @@
+"""The numba-cpu backend's array pool hands an array out again only when nothing uses it."""
+import numpy as np
+
+import rnnbench as rb
+from cases import assert_gradients_close, gradient_arrays, make_case, run_backward
+from rnnbench.backends import numba_cpu
+from rnnbench.backends.workspaces import Workspaces
+
+
+def test_a_free_array_is_handed_out_again():
+    ws = Workspaces()
+    a = ws.empty((3, 4), np.float32)
+    a_id = id(a)
+    del a
+    b = ws.empty((3, 4), np.float32)
+    assert id(b) == a_id and b.shape == (3, 4) and b.dtype == np.float32
+
+
+def test_an_array_in_use_is_not_handed_out():
+    ws = Workspaces()
+    a = ws.empty((3, 4), np.float64)
+    assert ws.empty((3, 4), np.float64) is not a
+
+
+def test_a_view_keeps_its_array_in_use():
+    ws = Workspaces()
+    a = ws.empty((5, 2), np.float64)
+    view = a[1:]
+    a_id = id(a)
+    del a
+    b = ws.empty((5, 2), np.float64)
+    assert id(b) != a_id
+    assert view.base is not b
+
+
+def test_shape_and_dtype_must_match():
+    ws = Workspaces()
+    ws.empty((3, 4), np.float32)
+    assert ws.empty((4, 3), np.float32).shape == (4, 3)
+    assert ws.empty((3, 4), np.float64).dtype == np.float64
+
+
+def test_zeros_clears_a_reused_array():
+    ws = Workspaces()
+    a = ws.empty((6,), np.float64)
+    a[:] = 7.0
+    del a
+    z = ws.zeros((6,), np.float64)
+    assert np.array_equal(z, np.zeros(6))
+
+
+def test_the_pool_keeps_at_most_max_bytes():
+    ws = Workspaces(max_bytes=1000)
+    for n in range(1, 20):
+        ws.empty((n, 8), np.float64)  # n * 64 bytes each, none kept by the caller
+    assert sum(a.nbytes for a in ws._arrays) <= 1000 or len(ws._arrays) == 1
+
+
+def test_repeated_calls_reuse_and_stay_exact():
+    """The same problem twice through the backend's pool gives identical results, and a
+    result held from the first call is not overwritten by the second."""
+    case = make_case("lstm", 2, True, np.float64, T=5, B=3, I=4, H=6)
+    c = case
+    first = rb.forward(c["net"], c["params"], c["x"], c["state0"], backend="numba-cpu")
+    kept = first.output.copy()
+    other = make_case("lstm", 2, True, np.float64, seed=1, T=5, B=3, I=4, H=6)
+    rb.forward(other["net"], other["params"], other["x"], other["state0"], backend="numba-cpu")
+    assert np.array_equal(first.output, kept)
+    g1 = run_backward(case, "numba-cpu")
+    a1 = {name: value.copy() for name, value in gradient_arrays(g1).items()}
+    g2 = run_backward(case, "numba-cpu")
+    a2 = gradient_arrays(g2)
+    assert a1.keys() == a2.keys()
+    assert all(np.array_equal(a1[name], a2[name]) for name in a1)
+    assert all(np.array_equal(a1[name], value) for name, value in gradient_arrays(g1).items())
+    assert_gradients_close(g1, run_backward(case, "numpy"), 1e-12)
+    assert len(numba_cpu.BACKEND.kernels.workspaces._arrays) > 0
