@@ -8,7 +8,8 @@ the 2-core Zen 3 VM: the LSTM input GEMM of H=256, B=32, T=100 (float32, a
 from NumPy's.
 
 :class:`Workspaces` hands an array out again only when nothing else refers
-to it: the pool's reference is then the only one (``sys.getrefcount``), so a
+to it: the pool's reference is then the only one (``sys.getrefcount``,
+against the count of an array only a list holds, measured at import), so a
 tape, an output or any view of them that a caller keeps holds its array out
 of the pool. Contents are not cleared: take :meth:`Workspaces.zeros` where
 the kernel needs zeros.
@@ -17,9 +18,16 @@ import sys
 
 import numpy as np
 
-# references to a pooled array while the pool looks at it: the pool's list, the
-# local variable and getrefcount's own argument
-_ONLY_THE_POOL = 3
+
+def _refs(arrays, i):
+    """References to arrays[i] as this expression sees them (the list's, and
+    getrefcount's argument)."""
+    return sys.getrefcount(arrays[i])
+
+
+# measured once rather than assumed, so the check stays right on any
+# interpreter's way of counting: what _refs sees of an array only a list holds
+_ONLY_THE_POOL = _refs([np.empty(0)], 0)
 
 
 class Workspaces:
@@ -33,11 +41,12 @@ class Workspaces:
     def empty(self, shape, dtype):
         """An array of this shape and dtype that nothing else uses; any content."""
         shape, dtype = tuple(shape), np.dtype(dtype)
-        for i in range(len(self._arrays)):
-            a = self._arrays[i]
-            if a.shape == shape and a.dtype == dtype and sys.getrefcount(a) == _ONLY_THE_POOL:
-                self._arrays.append(self._arrays.pop(i))
-                return a
+        arrays = self._arrays
+        for i in range(len(arrays)):  # no loop variable holding the arrays: it would count as a user
+            if (arrays[i].shape == shape and arrays[i].dtype == dtype
+                    and _refs(arrays, i) == _ONLY_THE_POOL):
+                arrays.append(arrays.pop(i))
+                return arrays[-1]
         a = np.empty(shape, dtype)
         self._arrays.append(a)
         self._trim()
