@@ -8,7 +8,7 @@ from rnnbench.backends.workspaces import Workspaces
 
 
 def test_a_free_array_is_handed_out_again():
-    ws = Workspaces()
+    ws = Workspaces(min_bytes=0)
     a = ws.empty((3, 4), np.float32)
     a_id = id(a)
     del a
@@ -17,13 +17,13 @@ def test_a_free_array_is_handed_out_again():
 
 
 def test_an_array_in_use_is_not_handed_out():
-    ws = Workspaces()
+    ws = Workspaces(min_bytes=0)
     a = ws.empty((3, 4), np.float64)
     assert ws.empty((3, 4), np.float64) is not a
 
 
 def test_a_view_keeps_its_array_in_use():
-    ws = Workspaces()
+    ws = Workspaces(min_bytes=0)
     a = ws.empty((5, 2), np.float64)
     view = a[1:]
     a_id = id(a)
@@ -34,14 +34,14 @@ def test_a_view_keeps_its_array_in_use():
 
 
 def test_shape_and_dtype_must_match():
-    ws = Workspaces()
+    ws = Workspaces(min_bytes=0)
     ws.empty((3, 4), np.float32)
     assert ws.empty((4, 3), np.float32).shape == (4, 3)
     assert ws.empty((3, 4), np.float64).dtype == np.float64
 
 
 def test_zeros_clears_a_reused_array():
-    ws = Workspaces()
+    ws = Workspaces(min_bytes=0)
     a = ws.empty((6,), np.float64)
     a[:] = 7.0
     del a
@@ -50,15 +50,24 @@ def test_zeros_clears_a_reused_array():
 
 
 def test_the_pool_keeps_at_most_max_bytes():
-    ws = Workspaces(max_bytes=1000)
+    ws = Workspaces(max_bytes=1000, min_bytes=0)
     for n in range(1, 20):
         ws.empty((n, 8), np.float64)  # n * 64 bytes each, none kept by the caller
     assert sum(a.nbytes for a in ws._arrays) <= 1000 or len(ws._arrays) == 1
 
 
-def test_repeated_calls_reuse_and_stay_exact():
+def test_small_arrays_are_not_pooled():
+    ws = Workspaces(min_bytes=1024)
+    small = ws.empty((10,), np.float64)  # 80 bytes
+    assert ws._arrays == []
+    assert ws.empty((200,), np.float64) is ws._arrays[0]
+    assert small.shape == (10,)
+
+
+def test_repeated_calls_reuse_and_stay_exact(monkeypatch):
     """The same problem twice through the backend's pool gives identical results, and a
     result held from the first call is not overwritten by the second."""
+    monkeypatch.setattr(numba_cpu.BACKEND.kernels, "workspaces", Workspaces(min_bytes=0))
     case = make_case("lstm", 2, True, np.float64, T=5, B=3, I=4, H=6)
     c = case
     first = rb.forward(c["net"], c["params"], c["x"], c["state0"], backend="numba-cpu")

@@ -32,15 +32,21 @@ _ONLY_THE_POOL = _refs([np.empty(0)], 0)
 
 class Workspaces:
     """A pool of arrays keyed by shape and dtype, holding at most
-    ``max_bytes`` (beyond that, the least recently handed out leave it)."""
+    ``max_bytes`` (beyond that, the least recently handed out leave it).
+    Arrays under ``min_bytes`` are not pooled: the allocator serves those from
+    memory it already has (glibc maps fresh pages only for blocks of 128 KiB
+    and more, and raises that bound to the largest block freed)."""
 
-    def __init__(self, max_bytes=1 << 30):
+    def __init__(self, max_bytes=1 << 30, min_bytes=1 << 20):
         self.max_bytes = max_bytes
+        self.min_bytes = min_bytes
         self._arrays = []  # least recently handed out first
 
     def empty(self, shape, dtype):
         """An array of this shape and dtype that nothing else uses; any content."""
         shape, dtype = tuple(shape), np.dtype(dtype)
+        if np.prod(shape, dtype=np.int64) * dtype.itemsize < self.min_bytes:
+            return np.empty(shape, dtype)
         arrays = self._arrays
         for i in range(len(arrays)):  # no loop variable holding the arrays: it would count as a user
             if (arrays[i].shape == shape and arrays[i].dtype == dtype
