@@ -1,8 +1,7 @@
 """Large arrays reused from call to call instead of allocated afresh.
 
 The first write into freshly allocated memory pays a page fault for every
-4 KiB page (on the virtual machines here, a host-side fault too). Measured on
-the 2-core Zen 3 VM: the LSTM input GEMM of H=256, B=32, T=100 (float32, a
+4 KiB page. Measured on the 2-core Zen 3 virtual machine: the LSTM input GEMM of H=256, B=32, T=100 (float32, a
 [T, B, 4H] result of 13 MB) took 14-17 ms into an array written before,
 27 ms into a fresh one from Numba's allocator and 39-44 ms into a fresh one
 from NumPy's.
