@@ -255,8 +255,9 @@ def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, 
     """Backward-data (DeepBench's split) of one layer: backpropagate through
     steps t1 down to t0 and write ``dx``: [t1-t0+1, B, I] (any content on
     entry), the gradient of the layer input x at those steps (a (0, B, I)
-    array: not wanted). The weight gradients are left to :func:`weight_gradients`, which reads the
-    pre-activation gradients this sweep writes.
+    array: not wanted). The weight gradients are left to
+    :func:`weight_gradients`, which reads the pre-activation gradients this
+    sweep writes.
 
     ``dy``: [T, B, H] gradient arriving at each output (read at active steps
     only); ``d_hn``/``d_cn``: [B, H] gradient of the final state, injected at
