@@ -209,7 +209,7 @@ class LayeredBackend:
                     if need_dx:
                         if d == 1:
                             below[t0:t1 + 1] += dx[rev, batch]
-                        elif top is None:  # dx is a fresh array
+                        elif top is None:  # dx is this call's own array: nothing else holds it
                             below = dx
                         else:
                             below[t0:t1 + 1] = dx
