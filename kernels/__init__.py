@@ -5,6 +5,8 @@
 - :mod:`rnnbench.kernels.cpu`: Numba CPU time loops (forward sweep and
   backward sweep of one layer in one direction).
 - :mod:`rnnbench.kernels.blas`: the BLAS gemm the CPU loops call.
+- :mod:`rnnbench.kernels.transpose`: the transposed add of the recurrent
+  products, in SIMD blocks.
 - :mod:`rnnbench.kernels.cuda`: Numba CUDA kernels (the numba-cuda backend;
   needs ``pip install 'rnnbench[cuda]'``).
 """
