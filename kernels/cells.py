@@ -38,13 +38,16 @@ GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
 inline = njit(inline="always")
 
-# float32 tanh: x P(x^2) / Q(x^2) on x clamped to +-7.905311 (where tanh rounds to +-1
-# in float32), Eigen's generic_fast_tanh_float coefficients. Branch-free, so LLVM
-# vectorises the element loops. Error against float64 tanh, checked exhaustively over
-# every float32 in [0, 9] (odd symmetry and the clamp cover the rest): at most 6.89
-# float32 ulp, i.e. 4.1e-7 relative (tests/test_cells.py re-checks a dense grid).
+# float32 tanh: x P(x^2) / Q(x^2), Eigen's generic_fast_tanh_float coefficients, P and
+# Q by Horner's rule in fused multiply-adds, on x clamped to +-7.998812: Eigen's clamp
+# for the fused form, the first float32 at which it gives exactly 1 (every float32 in
+# [7, 7.998812) gives less than 1, checked). Branch-free, so LLVM vectorises the
+# element loops. Error against float64 tanh, checked exhaustively over every float32
+# in [0, 9] (odd symmetry and the clamp cover the rest): at most 4.90 float32 ulp,
+# i.e. 2.9e-7 relative (6.88 with separate multiplies and adds; tests/test_cells.py
+# re-checks a dense grid).
 _F32 = np.float32
-_CLAMP = _F32(7.90531110763549805)
+_CLAMP = _F32(7.99881172180175781)
 _TINY = _F32(0.0004)
 _A = tuple(map(_F32, (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05,
                       5.12229709037114e-08, -8.60467152213735e-11, 2.00018790482477e-13,
@@ -118,7 +121,7 @@ def _tanh_f64(x):
 def tanh(x):
     """tanh(x). float64: Cephes' rational form for |x| <= 0.625, 1 - 2/(e^{2|x|} + 1)
     above (at most 2 ulp, measured); float32: the rational approximation above
-    (at most 6.89 ulp). Both branch-free and vectorisable; NaN propagates."""
+    (at most 4.90 ulp). Both branch-free and vectorisable; NaN propagates."""
     return np.tanh(x)
 
 
@@ -129,13 +132,31 @@ def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a * b + c rounded once (llvm.fma: one vfmadd per vector on the CPU,
+    fma.rn on the GPU). Numba does not contract a * b + c by itself without
+    fastmath, which the numerics must not have."""
+    if not (isinstance(a, types.Float) and a == b == c):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ty = context.get_value_type(sig.return_type)
+        return builder.call(builder.module.declare_intrinsic("llvm.fma", [ty], ir.FunctionType(ty, [ty] * 3)), args)
+    return a(a, b, c), codegen
+
+
 @inline
 def _tanh_f32(x):
     xc = _CLAMP if x > _CLAMP else (-_CLAMP if x < -_CLAMP else x)  # NaN passes through
     x2 = xc * xc
-    p = ((((((_A[6] * x2 + _A[5]) * x2 + _A[4]) * x2 + _A[3]) * x2 + _A[2]) * x2 + _A[1]) * x2 + _A[0]) * xc
-    q = ((_B[3] * x2 + _B[2]) * x2 + _B[1]) * x2 + _B[0]
-    return x if abs(x) < _TINY else p / q
+    p = _A[6]
+    for a in _A[5::-1]:  # Horner's rule, one fused multiply-add a term
+        p = _fma(p, x2, a)
+    q = _B[3]
+    for b in _B[2::-1]:
+        q = _fma(q, x2, b)
+    return x if abs(x) < _TINY else (p * xc) / q
 
 
 @inline

@@ -7,7 +7,7 @@ from numba import njit
 
 from rnnbench.kernels import cells
 
-TANH_F32_MAX_ULP = 6.89  # the exhaustive bound quoted in kernels/cells.py
+TANH_F32_MAX_ULP = 4.90  # the exhaustive bound quoted in kernels/cells.py
 
 
 @njit
@@ -48,6 +48,19 @@ def test_tanh_float32_is_odd_and_handles_special_values():
     got = _run(_apply_tanh, special)
     np.testing.assert_array_equal(got, np.array([np.nan, 1, -1, 0, -0.0, 1e-30, 1, -1], np.float32))
     assert np.signbit(got[4])
+
+
+def test_tanh_float32_saturates_exactly_at_the_clamp():
+    """From the clamp on tanh is exactly +-1 (so 1 - h^2 is exactly 0); just
+    below it, and anywhere below, it stays under 1."""
+    clamp = cells._CLAMP
+    below = np.nextafter(clamp, np.float32(0))
+    x = np.array([clamp, below, np.float32(8.5), np.float32(7.5)], np.float32)
+    got = _run(_apply_tanh, x)
+    np.testing.assert_array_equal(got[[0, 2]], [1, 1])
+    assert got[1] < 1 and got[3] < 1
+    bits = np.arange(np.float32(7).view(np.int32), below.view(np.int32) + 1, 13, dtype=np.int32)
+    assert _run(_apply_tanh, bits.view(np.float32)).max() < 1
 
 
 @njit(error_model="numpy")
