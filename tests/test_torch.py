@@ -1,10 +1,13 @@
 """Against torch.nn and autograd (torch is in the test extra: these always run in CI)."""
+import importlib
+
 import numpy as np
 import pytest
 import torch
 
 import rnnbench as rb
 from cases import LENGTHS, assert_forward_close, assert_gradients_close, make_case, run_backward
+from rnnbench.phases import phase_functions
 from rnnbench.torch_interop import from_torch, to_torch
 
 STRUCTURES = [(1, False), (1, True), (2, False), (2, True)]
@@ -88,3 +91,38 @@ def test_torch_module_autograd_directly():
     np.testing.assert_allclose(g.c0, c0.grad.numpy(), rtol=1e-12, atol=1e-13)
     for name, prm in module.named_parameters():
         np.testing.assert_allclose(g.params[name], prm.grad.numpy(), rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("kind", rb.KINDS)
+@pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (2, True)])
+def test_timed_phases_compute_what_the_api_computes(kind, num_layers, bidirectional):
+    """torch's timed phases (module and tensors made once) give the API's
+    forward output and its gradients of x and of every weight."""
+    c = make_case(kind, num_layers, bidirectional)
+    net, params, x, dy = c["net"], c["params"], c["x"], c["d_output"]
+    phases = phase_functions(net, params, x, dy, "torch")
+    assert set(phases) == {"forward", "forward_backward"}
+    out, _ = phases["forward"]()
+    np.testing.assert_array_equal(out.numpy(), rb.forward(net, params, x, backend="torch").output)
+    ref = rb.backward(net, params, x, dy, backend="torch")
+    for _ in range(2):  # repeated calls do not accumulate gradients
+        grads, dx = phases["forward_backward"]()
+        np.testing.assert_allclose(dx.numpy(), ref.x, rtol=1e-13, atol=1e-15)
+        assert grads.keys() == ref.params.keys()
+        for name, g in grads.items():
+            np.testing.assert_allclose(g.numpy(), ref.params[name], rtol=1e-13, atol=1e-15, err_msg=name)
+
+
+def test_timed_phases_build_no_module_per_call(monkeypatch):
+    """What the clock sees is the module call: to_torch and the host copies run
+    once, when the phases are made."""
+    peer = importlib.import_module("rnnbench.backends.torch_peer")  # rnnbench.backends is rb.backends()
+    c = make_case("lstm")
+    phases = phase_functions(c["net"], c["params"], c["x"], c["d_output"], "torch")
+
+    def refuse(*args):
+        raise AssertionError("a timed torch call built a module or copied an input")
+    monkeypatch.setattr(peer, "to_torch", refuse)
+    monkeypatch.setattr(peer.TorchBackend, "_tensor", refuse)
+    for fn in phases.values():
+        fn()
