@@ -59,7 +59,7 @@ class TorchBackend:
         The module (``to_torch``), x, the initial state and d_output are put on
         the device once, here: building an ``nn.LSTM`` and loading its weights
         costs 2 ms at H=256 and 33 ms at H=1024, which no torch user pays per
-        step. ``forward``: the module under ``no_grad``. ``forward_backward``:
+        call. ``forward``: the module under ``no_grad``. ``forward_backward``:
         gradients cleared, the training forward, ``autograd.backward(output,
         d_output)`` into the weights, x, h0 (and c0); returns ({name: weight
         gradient}, x's gradient). Both wait for the device before returning
