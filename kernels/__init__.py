@@ -7,6 +7,8 @@
 - :mod:`rnnbench.kernels.blas`: the BLAS gemm the CPU loops call.
 - :mod:`rnnbench.kernels.transpose`: the transposed add of the recurrent
   products, in SIMD blocks.
+- :mod:`rnnbench.kernels.cache`: Numba's on-disk cache, made stale by an edit
+  to any kernel source (Numba itself only watches each function's own file).
 - :mod:`rnnbench.kernels.cuda`: Numba CUDA kernels (the numba-cuda backend;
   needs ``pip install 'rnnbench[cuda]'``).
 """

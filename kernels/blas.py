@@ -22,6 +22,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.linalg import ensure_blas, get_blas_kind
 
+from .cache import stamp_with_kernel_sources
+
 _CHAR = ir.IntType(8)
 _VOIDP = cgutils.voidptr_t
 
@@ -88,3 +90,6 @@ def gemm_rows(trans_a, trans_b, alpha, a, b, beta, c):
 def gemm(a, b):
     """a @ b: [M, K] x [K, N] -> [M, N]."""
     return np.dot(a, b)
+
+
+stamp_with_kernel_sources(globals())  # see kernels/cache.py

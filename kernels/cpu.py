@@ -31,6 +31,7 @@ import numpy as np
 from numba import njit
 
 from .blas import gemm_rows
+from .cache import stamp_with_kernel_sources
 from .cells import (GRU, LSTM, RNN_RELU, gru_cell, gru_cell_backward, lstm_cell,
                     lstm_cell_backward, rnn_cell, rnn_cell_backward)
 from .transpose import VECTOR_BYTES, add_transposed_block
@@ -343,3 +344,6 @@ def weight_gradients(skip_input, t0, t1, x, hs, dpre_ih, dpre_hh, dw_ih, dw_hh, 
     gemm_rows(1, 0, 1.0, p_hh, hs[t0:t1 + 1].reshape(n * B, hs.shape[2]), 1.0, dw_hh)
     _add_column_sums(p_ih, db_ih)
     _add_column_sums(p_hh, db_hh)
+
+
+stamp_with_kernel_sources(globals())  # the cache also goes stale on edits to cells.py etc. (kernels/cache.py)
