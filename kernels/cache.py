@@ -9,6 +9,7 @@ source file to the stamp each cached function's index is checked against: an
 edit to any of them makes the index stale, and the function is compiled anew.
 (pip installs rewrite every file anyway; this guards editable installs.)
 """
+import functools
 import hashlib
 from pathlib import Path
 
@@ -25,18 +26,20 @@ def kernel_sources_digest(directory=KERNEL_DIR):
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
+def _installed_digest():
+    """kernel_sources_digest() of this installation, read once a process."""
+    return kernel_sources_digest()
+
+
 def stamp_with_kernel_sources(namespace):
     """Extend the cache stamp of every cached Numba function in ``namespace``
-    (a module's globals) with :func:`kernel_sources_digest`. Returns the
-    names stamped."""
-    digest = kernel_sources_digest()
-    stamped = []
-    for name, obj in namespace.items():
+    (a module's globals) with the digest of the installed kernel sources."""
+    digest = _installed_digest()
+    for obj in namespace.values():
         index = getattr(getattr(obj, "_cache", None), "_cache_file", None)  # numba.core.caching.IndexDataCacheFile
         if index is None or not hasattr(index, "_source_stamp"):
             continue  # not cached (or a Numba whose cache is laid out differently; tests/test_kernel_cache.py notices)
         if getattr(obj, "py_func", None) is None or obj.py_func.__module__ != namespace.get("__name__"):
             continue  # defined elsewhere: its own module stamps it
         index._source_stamp = (index._source_stamp, digest)
-        stamped.append(name)
-    return stamped

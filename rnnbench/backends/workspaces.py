@@ -1,10 +1,10 @@
 """Large arrays reused from call to call instead of allocated afresh.
 
 The first write into freshly allocated memory pays a page fault for every
-4 KiB page. Measured on the 2-core Zen 3 virtual machine: the LSTM input GEMM of H=256, B=32, T=100 (float32, a
-[T, B, 4H] result of 13 MB) took 14-17 ms into an array written before,
-27 ms into a fresh one from Numba's allocator and 39-44 ms into a fresh one
-from NumPy's.
+4 KiB page. Measured on the 2-core Zen 3 virtual machine: the LSTM input GEMM
+of H=256, B=32, T=100 (float32, a [T, B, 4H] result of 13 MB) took 14-17 ms
+into an array written before, 27 ms into a fresh one from Numba's allocator
+and 39-44 ms into a fresh one from NumPy's.
 
 :class:`Workspaces` hands an array out again only when nothing else refers
 to it: the pool's reference is then the only one (``sys.getrefcount``,
