@@ -1,15 +1,12 @@
 """GEMM through the BLAS that the compiled kernels use (SciPy's, as np.dot
 inside Numba), with the full BLAS interface: transposes, alpha, beta.
 
-Numba's np.dot only writes C = A B into a fresh or C-ordered array. The time
-loops need two more things from the same BLAS call:
-
-- beta = 1, to accumulate into an existing array;
-- the orientation BLAS runs fastest. OpenBLAS's small-batch GEMMs (B rows
-  against a G*H x H weight) run 1.3-2x faster with the weight untransposed
-  and the batch as the column-major M dimension, i.e. with the result
-  written feature-major [G*H, B] (see rnnbench.kernels.cpu.recurrent_product);
-  :func:`gemm_rows` lets the caller choose.
+Numba's np.dot only writes C = A B into a fresh or C-ordered array. The
+weight gradients (rnnbench.kernels.cpu.weight_gradients) need two more
+things from the same BLAS call: beta = 1, to accumulate into an existing
+array, and a transposed operand (dW = P^T X over all steps at once);
+:func:`gemm_rows` gives both on row-major arrays. The time loops themselves
+use no BLAS (rnnbench.kernels.panels).
 
 ``numba_xxgemm`` is the Fortran-order gemm entry point Numba's own np.dot
 calls (it dispatches to scipy.linalg.cython_blas by dtype); it is resolved by

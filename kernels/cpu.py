@@ -1,13 +1,22 @@
 """Numba CPU time loops for one recurrent layer in one direction.
 
 Per layer, as haste does it: one GEMM for the input projection of all T*B
-columns, then per step one recurrent product (a gemm, or a gemv per sample
-for the smallest batches) and one pass of the scalar cell math from
-:mod:`rnnbench.kernels.cells`; backward mirrored, with the weight-gradient and
-dx GEMMs deferred until after the sweep, over all its steps at once. Every
-product runs through SciPy's BLAS (:func:`rnnbench.kernels.blas.gemm_rows`,
-and np.dot for gemv, as Numba's own np.dot does) inside the compiled code, so
-one BLAS thread pool serves a whole layer.
+rows, then per step one recurrent product and one pass of the scalar cell
+math from :mod:`rnnbench.kernels.cells`; backward mirrored, with the
+weight-gradient and dx GEMMs deferred until after the sweep, over all its
+steps at once. The big GEMMs go through SciPy's BLAS
+(:func:`rnnbench.kernels.blas.gemm_rows`); the per-step products through
+:func:`rnnbench.kernels.panels.panel_product`, against W_hh packed once per
+call, added straight into the batch-major rows the cells read.
+
+Each function runs as ``member`` of a ``team`` of threads
+(:mod:`rnnbench.kernels.team`; member 0 of 1 runs alone) and does its share:
+the time loops split by hidden units u0..u1 (P-aligned, P the panel width):
+the member packs and multiplies its panels of W_hh, runs the cells of its
+units and meets the others at :func:`rnnbench.kernels.team.barrier` (``sync``:
+int64[1], zero on entry) whenever the next product reads what all of them
+wrote; the big GEMMs split by output features, each member's on one BLAS
+thread.
 
 Shapes (G gates, so GH = G*H):
 
@@ -22,77 +31,33 @@ Shapes (G gates, so GH = G*H):
   only when some sample is padded)
 
 Compiled with ``error_model="numpy"``: a division by zero gives inf/NaN, as
-in NumPy, instead of raising inside a kernel (and keeps loops vectorisable).
+in NumPy, instead of raising inside a kernel (and keeps loops vectorisable);
+and ``nogil``, so the members run in parallel. Nothing in them allocates or
+raises: a member that stopped early would leave the others at a barrier.
 
 A sample b is active at step t when t < lengths[b]; at padded steps its state
 is carried unchanged, its output is zero and it receives no gradient.
 """
-import numpy as np
 from numba import njit
 
 from .blas import gemm_rows
 from .cache import stamp_with_kernel_sources
 from .cells import (GRU, LSTM, RNN_RELU, gru_cell, gru_cell_backward, lstm_cell,
                     lstm_cell_backward, rnn_cell, rnn_cell_backward)
-from .transpose import VECTOR_BYTES, add_transposed_block
+from .panels import pack_columns, pack_rows, panel_count, panel_product, panel_product_onto, panel_width
+from .team import barrier, share
+
+PROJECTION_ROWS = 48  # rows of x per pass of the input projection's panels (8 micro-kernel calls)
 
 
-# The recurrent product of a small batch, measured with OpenBLAS (SciPy's) on
-# 2 cores (AMD Zen 3, AVX2; H 64..1024, B 1..64, float32): one gemm written
-# feature-major, out = W X^T: [N, B] with the weight untransposed and the batch
-# as BLAS's M dimension, runs 1.3-2x faster than any other orientation, forward
-# (W_hh) and backward (W_hh^T, transposed once per tape); below a few samples
-# one gemv per sample beats any gemm (LSTM, B = 1, H = 256: 27 against 66 us a
-# step; batch-major gemm: 199 us).
-GEMV_MAX_BATCH = 2
-GEMV_MAX_BATCH_LARGE = 4      # when the weight holds at least GEMV_LARGE_WEIGHT elements
-GEMV_LARGE_WEIGHT = 1 << 20
-
-
-@njit(cache=True)
-def per_sample_gemv(B, weight_size):
-    """Whether the recurrent product of B samples runs as B gemv calls."""
-    return B <= GEMV_MAX_BATCH or (B <= GEMV_MAX_BATCH_LARGE and weight_size >= GEMV_LARGE_WEIGHT)
-
-
-@njit(cache=True, error_model="numpy")
-def recurrent_product(w, h, row, out):
-    """out = w h^T: [N, B] (feature-major) from w: [N, K] (C-contiguous) and a
-    batch h: [B, K]; ``row``: [N] scratch for the per-sample gemv path."""
-    if per_sample_gemv(h.shape[0], w.size):
-        for b in range(h.shape[0]):
-            np.dot(w, h[b], row)
-            out[:, b] = row
-    else:
-        gemm_rows(0, 1, 1.0, w, h, 0.0, out)
-
-
-@njit(cache=True, error_model="numpy")
-def add_transposed(src, t, lengths, dst):
-    """dst[b, k] += src[k, b] for the samples active at step t (t < lengths[b]);
-    src: [K, B], dst: [B, K]. Blocks of N samples that are all active go
-    through :func:`add_transposed_block` (N x N elements transposed in
-    registers, N = 8 float32 or 4 float64); the remaining features and
-    samples, and arrays whose rows are strided, element by element. Measured
-    (Zen 3, one step, ns an element, blocks against element by element):
-    float32 0.32 against 0.77 at K = 1024, B = 32 and 0.28 against 0.80 at
-    K = 2048, B = 64; float64 0.47 against 0.84 at K = 1024, B = 32."""
-    K, B = src.shape
-    N = VECTOR_BYTES // src.itemsize
-    unit_rows = src.strides[1] == src.itemsize and dst.strides[1] == dst.itemsize
-    for b0 in range(0, B, N):
-        b1 = min(b0 + N, B)
-        in_blocks = 0  # features done by blocks for samples b0..b1
-        if b1 - b0 == N and unit_rows and lengths[b0:b1].min() > t:
-            for k0 in range(0, K - N + 1, N):
-                add_transposed_block(src, k0, b0, dst)
-            in_blocks = K - K % N
-        for b in range(b0, b1):
-            if t >= lengths[b]:
-                continue
-            row = dst[b]
-            for k in range(in_blocks, K):
-                row[k] += src[k, b]
+def projection_bias(kind, b_ih, b_hh):
+    """The bias of the input projection: b_ih + b_hh, but for the GRU's n
+    block, b_ih alone (r scales W_hn h + b_hn, which is kept apart)."""
+    bias = b_ih + b_hh
+    if kind == GRU:
+        H = b_ih.shape[0] // 3
+        bias[2 * H:] = b_ih[2 * H:]
+    return bias
 
 
 @njit(cache=True, error_model="numpy")
@@ -103,17 +68,17 @@ def _add_column_sums(p, out):
 
 
 @njit(cache=True, error_model="numpy")
-def _rnn_step(t, use_relu, xp, lengths, hs):
+def _rnn_step(t, use_relu, xp, lengths, hs, u0, u1):
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
             continue
-        a, h_new = xp[t, b], hs[t + 1, b]
-        for j in range(hs.shape[2]):
+        a, h_new = xp[t, b, u0:u1], hs[t + 1, b, u0:u1]
+        for j in range(u1 - u0):
             h_new[j] = rnn_cell(a[j], use_relu)
 
 
 @njit(cache=True, error_model="numpy")
-def _lstm_step(t, xp, lengths, hs, cs):
+def _lstm_step(t, xp, lengths, hs, cs, u0, u1):
     H = hs.shape[2]
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
@@ -121,9 +86,10 @@ def _lstm_step(t, xp, lengths, hs, cs):
         a = xp[t, b]  # pre-activations; the loop below overwrites them with the gates
         # one view per gate: LLVM then proves (at run time) that the rows do not
         # overlap and vectorises the loop; indexing a[H + j] on one row stays scalar
-        a_i, a_f, a_g, a_o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
-        c_prev, c_new, h_new = cs[t, b], cs[t + 1, b], hs[t + 1, b]
-        for j in range(H):
+        a_i, a_f = a[u0:u1], a[H + u0:H + u1]
+        a_g, a_o = a[2 * H + u0:2 * H + u1], a[3 * H + u0:3 * H + u1]
+        c_prev, c_new, h_new = cs[t, b, u0:u1], cs[t + 1, b, u0:u1], hs[t + 1, b, u0:u1]
+        for j in range(u1 - u0):
             i, f, g, o, c, h = lstm_cell(a_i[j], a_f[j], a_g[j], a_o[j], c_prev[j])
             a_i[j] = i
             a_f[j] = f
@@ -134,15 +100,15 @@ def _lstm_step(t, xp, lengths, hs, cs):
 
 
 @njit(cache=True, error_model="numpy")
-def _gru_step(t, xp, lengths, hs, hn_lin):
+def _gru_step(t, xp, lengths, hs, hn_lin, u0, u1):
     H = hs.shape[2]
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
             continue
-        a, h_prev = xp[t, b], hs[t, b]
-        a_r, a_z, x_n = a[:H], a[H:2 * H], a[2 * H:]  # one view per gate (see _lstm_step)
-        h_n, h_new = hn_lin[t, b], hs[t + 1, b]
-        for j in range(H):
+        a, h_prev = xp[t, b], hs[t, b, u0:u1]
+        a_r, a_z, x_n = a[u0:u1], a[H + u0:H + u1], a[2 * H + u0:2 * H + u1]  # one view per gate (see _lstm_step)
+        h_n, h_new = hn_lin[t, b, u0:u1], hs[t + 1, b, u0:u1]
+        for j in range(u1 - u0):
             r, z, n, h = gru_cell(a_r[j], a_z[j], x_n[j], h_n[j], h_prev[j])
             a_r[j] = r  # the gates overwrite their pre-activations
             a_z[j] = z
@@ -151,11 +117,38 @@ def _gru_step(t, xp, lengths, hs, hn_lin):
 
 
 @njit(cache=True, error_model="numpy")
-def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, xp, hs, cs, hn_lin):
-    """Run all T steps of one layer: xp = x W_ih^T + b_ih + b_hh for all steps
-    at once, then per step the recurrent product W_hh h_t (feature-major, see
-    :func:`recurrent_product`), added into the step's pre-activations (GRU:
-    its n block into hn_lin, with b_hn), and the cell.
+def _input_projection(skip_input, x, w_ih, bias, xp, packed_ih, f0, f1):
+    """xp[:, :, f0:f1] = bias + x W_ih[f0:f1]^T; with ``skip_input``, x itself
+    in every gate block instead of x W_ih^T. f0 is a multiple of P: W_ih's
+    rows f0..f1 are packed into their panels of ``packed_ih`` (K = I) and
+    multiplied PROJECTION_ROWS rows of x at a time (those stay in cache while
+    every panel passes over them)."""
+    T, B, I = x.shape
+    GH = xp.shape[2]
+    rows = xp.reshape(T * B, GH)
+    if skip_input:
+        for g in range(GH // I):
+            lo, hi = max(f0, g * I), min(f1, (g + 1) * I)
+            if lo < hi:
+                xp[:, :, lo:hi] = x[:, :, lo - g * I:hi - g * I] + bias[lo:hi]
+        return
+    P = panel_width(xp)
+    for f in range(f0, f1, P):
+        pack_rows(w_ih, f, min(P, f1 - f), packed_ih, f // P)
+    x_rows = x.reshape(T * B, I)
+    for n0 in range(0, T * B, PROJECTION_ROWS):
+        n1 = min(T * B, n0 + PROJECTION_ROWS)
+        for f in range(f0, f1, P):
+            panel_product_onto(packed_ih, f // P, I, x_rows[n0:n1], bias, rows[n0:n1], f, min(P, f1 - f))
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def forward_layer(kind, skip_input, x, w_ih, bias, w_hh, b_hh, lengths, xp, hs, cs, hn_lin, packed, packed_ih,
+                  member, team, sync):
+    """Run all T steps of one layer: xp = bias + x W_ih^T for all steps at
+    once, then per step the recurrent product W_hh h_t added into the step's
+    pre-activations (GRU: its n block into hn_lin, with b_hn), and the cell.
+    ``bias``: [GH], b_ih + b_hh (:func:`projection_bias`).
 
     ``skip_input``: cuDNN's CUDNN_SKIP_INPUT (DeepBench's mode): there is no
     W_ih; x (I = H) enters every gate block as it is, xp = [x, .., x] + b_ih,
@@ -167,65 +160,76 @@ def forward_layer(kind, skip_input, x, w_ih, b_ih, w_hh, b_hh, lengths, xp, hs, 
     over them (lstm, gru; in place, so the cell loop touches few arrays and
     vectorises), meaningful at active steps only. The layer's outputs are
     hs[1:], but for their zeros at padded steps.
+
+    ``packed``: 1-D, G packed_size(H, H) elements (any content;
+    :func:`rnnbench.kernels.panels.packed_size`): W_hh's rows in panels, gate
+    g's unit block q as panel g * ceil(H / P) + q; ``packed_ih``:
+    packed_size(GH, I) elements, W_ih's rows in panels (K = I; unused with
+    ``skip_input``). Each member packs and
+    reads its own panels.
     """
-    T, B, I = x.shape
-    GH = b_ih.shape[0]
-    if skip_input:
-        for g in range(GH // I):
-            xp[:, :, g * I:(g + 1) * I] = x
-    else:
-        gemm_rows(0, 1, 1.0, x.reshape(T * B, I), w_ih, 0.0, xp.reshape(T * B, GH))
-    # b_hh joins b_ih here, once for all steps, except the GRU's n block (r scales W_hn h + b_hn)
-    per_step = 2 * hs.shape[2] if kind == GRU else GH
-    bias = b_ih.copy()
-    bias[:per_step] += b_hh[:per_step]
-    xp += bias
-    if kind == GRU:
-        hn_lin[:] = b_hh[per_step:]  # W_hn h_t is added to b_hn per step
-    hp = np.empty((GH, B), dtype=xp.dtype)
-    row = np.empty(GH, dtype=xp.dtype)
+    T, B, _ = x.shape
+    H = hs.shape[2]
+    GH = bias.shape[0]
+    P = panel_width(xp)
+    blocks = panel_count(H, xp)  # panels per gate block
+    f0, f1 = share(GH, P, team, member)
+    _input_projection(skip_input, x, w_ih, bias, xp, packed_ih, f0, f1)
+    u0, u1 = share(H, P, team, member)
+    q0, q1 = u0 // P, (u1 + P - 1) // P
+    if kind == GRU:  # W_hn h_t is added to b_hn per step
+        for t in range(T):
+            for b in range(B):
+                hn_lin[t, b, u0:u1] = b_hh[2 * H + u0:2 * H + u1]
+    for g in range(GH // H):
+        for q in range(q0, q1):
+            pack_rows(w_hh, g * H + q * P, min(P, H - q * P), packed, g * blocks + q)
+    barrier(sync, 0, team)  # every member's share of xp is written
     padded_from = lengths.min()
     for t in range(T):
-        recurrent_product(w_hh, hs[t], row, hp)
-        if kind == GRU:  # W_hr h, W_hz h join the pre-activations; W_hn h + b_hn is kept apart
-            add_transposed(hp[:per_step], t, lengths, xp[t, :, :per_step])
-            add_transposed(hp[per_step:], t, lengths, hn_lin[t])
-        else:
-            add_transposed(hp, t, lengths, xp[t])
+        for g in range(GH // H):
+            for q in range(q0, q1):
+                if kind == GRU and g == 2:  # W_hn h + b_hn is kept apart; W_hr h, W_hz h join xp
+                    panel_product(packed, g * blocks + q, H, hs[t], hn_lin[t], q * P, min(P, H - q * P))
+                else:
+                    panel_product(packed, g * blocks + q, H, hs[t], xp[t], g * H + q * P, min(P, H - q * P))
         if t >= padded_from:  # padded samples carry their state; the cell overwrites the active ones
-            hs[t + 1] = hs[t]
+            hs[t + 1, :, u0:u1] = hs[t, :, u0:u1]
             if kind == LSTM:
-                cs[t + 1] = cs[t]
+                cs[t + 1, :, u0:u1] = cs[t, :, u0:u1]
         if kind == LSTM:
-            _lstm_step(t, xp, lengths, hs, cs)
+            _lstm_step(t, xp, lengths, hs, cs, u0, u1)
         elif kind == GRU:
-            _gru_step(t, xp, lengths, hs, hn_lin)
+            _gru_step(t, xp, lengths, hs, hn_lin, u0, u1)
         else:
-            _rnn_step(t, kind == RNN_RELU, xp, lengths, hs)
+            _rnn_step(t, kind == RNN_RELU, xp, lengths, hs, u0, u1)
+        barrier(sync, t + 1, team)  # all of h_t is written before the next product reads it
 
 
 @njit(cache=True, error_model="numpy")
-def _rnn_step_backward(t, use_relu, lengths, hs, dh, dpre):
+def _rnn_step_backward(t, use_relu, lengths, hs, dh, dpre, u0, u1):
     for b in range(dh.shape[0]):
         if t >= lengths[b]:
             continue
-        dh_row, h_row, dpre_row = dh[b], hs[t + 1, b], dpre[t, b]
-        for j in range(dh.shape[1]):
+        dh_row, h_row, dpre_row = dh[b, u0:u1], hs[t + 1, b, u0:u1], dpre[t, b, u0:u1]
+        for j in range(u1 - u0):
             dpre_row[j] = rnn_cell_backward(dh_row[j], h_row[j], use_relu)
             dh_row[j] = 0.0  # the RNN has no direct path: all of dh_prev goes through W_hh
 
 
 @njit(cache=True, error_model="numpy")
-def _lstm_step_backward(t, lengths, cs, gates, dh, dc, dpre):
+def _lstm_step_backward(t, lengths, cs, gates, dh, dc, dpre, u0, u1):
     H = dh.shape[1]
     for b in range(dh.shape[0]):
         if t >= lengths[b]:
             continue
-        dh_row, dc_row, gate_row, dpre_row = dh[b], dc[b], gates[t, b], dpre[t, b]
-        c_row, c_prev = cs[t + 1, b], cs[t, b]
-        i, f, g, o = gate_row[:H], gate_row[H:2 * H], gate_row[2 * H:3 * H], gate_row[3 * H:]
-        d_i, d_f, d_g, d_o = dpre_row[:H], dpre_row[H:2 * H], dpre_row[2 * H:3 * H], dpre_row[3 * H:]
-        for j in range(H):
+        dh_row, dc_row, gate_row, dpre_row = dh[b, u0:u1], dc[b, u0:u1], gates[t, b], dpre[t, b]
+        c_row, c_prev = cs[t + 1, b, u0:u1], cs[t, b, u0:u1]
+        i, f = gate_row[u0:u1], gate_row[H + u0:H + u1]
+        g, o = gate_row[2 * H + u0:2 * H + u1], gate_row[3 * H + u0:3 * H + u1]
+        d_i, d_f = dpre_row[u0:u1], dpre_row[H + u0:H + u1]
+        d_g, d_o = dpre_row[2 * H + u0:2 * H + u1], dpre_row[3 * H + u0:3 * H + u1]
+        for j in range(u1 - u0):
             da_i, da_f, da_g, da_o, dc_prev = lstm_cell_backward(dh_row[j], dc_row[j], i[j], f[j], g[j], o[j],
                                                                  c_row[j], c_prev[j])
             d_i[j] = da_i
@@ -237,17 +241,17 @@ def _lstm_step_backward(t, lengths, cs, gates, dh, dc, dpre):
 
 
 @njit(cache=True, error_model="numpy")
-def _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh):
+def _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh, u0, u1):
     H = dh.shape[1]
     for b in range(dh.shape[0]):
         if t >= lengths[b]:
             continue
-        dh_row, gate_row, hn_row, h_prev = dh[b], gates[t, b], hn_lin[t, b], hs[t, b]
-        r, z, n = gate_row[:H], gate_row[H:2 * H], gate_row[2 * H:]
+        dh_row, gate_row, hn_row, h_prev = dh[b, u0:u1], gates[t, b], hn_lin[t, b, u0:u1], hs[t, b, u0:u1]
+        r, z, n = gate_row[u0:u1], gate_row[H + u0:H + u1], gate_row[2 * H + u0:2 * H + u1]
         ih_row, hh_row = dpre_ih[t, b], dpre_hh[t, b]
-        ih_r, ih_z, ih_n = ih_row[:H], ih_row[H:2 * H], ih_row[2 * H:]
-        hh_r, hh_z, hh_n = hh_row[:H], hh_row[H:2 * H], hh_row[2 * H:]
-        for j in range(H):
+        ih_r, ih_z, ih_n = ih_row[u0:u1], ih_row[H + u0:H + u1], ih_row[2 * H + u0:2 * H + u1]
+        hh_r, hh_z, hh_n = hh_row[u0:u1], hh_row[H + u0:H + u1], hh_row[2 * H + u0:2 * H + u1]
+        for j in range(u1 - u0):
             da_r, da_z, dx_n, dh_n, dh_direct = gru_cell_backward(dh_row[j], r[j], z[j], n[j], hn_row[j], h_prev[j])
             ih_r[j] = da_r
             ih_z[j] = da_z
@@ -258,9 +262,10 @@ def _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh):
             dh_row[j] = dh_direct
 
 
-@njit(cache=True, error_model="numpy")
-def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, w_ih, w_hh_t, hs, cs, gates,
-                   hn_lin, dpre_ih, dpre_hh, dh, dc, adj_h, adj_c, dx):
+@njit(cache=True, error_model="numpy", nogil=True)
+def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, w_ih, w_hh, hs, cs, gates,
+                   hn_lin, dpre_ih, dpre_hh, dh, dc, adj_h, adj_c, dx, packed, packed_ih, zeros, pack, pack_ih,
+                   member, team, sync):
     """Backward-data (DeepBench's split) of one layer: backpropagate through
     steps t1 down to t0 and write ``dx``: [t1-t0+1, B, I] (any content on
     entry), the gradient of the layer input x at those steps (a (0, B, I)
@@ -270,16 +275,22 @@ def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, 
 
     ``dy``: [T, B, H] gradient arriving at each output (read at active steps
     only); ``d_hn``/``d_cn``: [B, H] gradient of the final state, injected at
-    step lengths[b]-1; ``w_hh_t``: [H, GH], W_hh transposed (C-contiguous, so
-    the per-step product runs in its fastest orientation, see
-    :func:`recurrent_product`). ``chunk`` > 0 drops the state
-    gradient at every chunk boundary (steps that are multiples of ``chunk``).
+    step lengths[b]-1. ``chunk`` > 0 drops the state gradient at every chunk
+    boundary (steps that are multiples of ``chunk``).
 
     Writes dL/d(pre-activation) of steps t0..t1 into ``dpre_ih`` (input side)
     and ``dpre_hh`` (recurrent side; the same array as ``dpre_ih`` except for
     the GRU) -- rows of padded samples must be zero on entry. ``dh``/``dc``
     ([B, H], zero on entry) end as the gradient of the state entering t0.
     Per step: dh_prev = dh_direct + dpre_hh[t] W_hh.
+
+    ``packed``: W_hh's columns in panels (unit block q as panel q, K = GH),
+    packed_size(H, GH) elements; ``packed_ih``: W_ih's columns likewise
+    (K = GH), packed_size(I, GH) elements, for dx = dpre_ih W_ih (unused
+    with ``skip_input``); ``zeros``: [I] zeros, what dx starts from. Each
+    member packs its own panels of W_hh when ``pack`` is set (the first sweep
+    over a tape), of W_ih when ``pack_ih`` is (the first that wants dx), and
+    reads them.
 
     ``adj_h``/``adj_c``: [T, B, H] to record, at each step t, the adjoint of
     the state after step t as a coordinate of the network's Markov state:
@@ -288,46 +299,65 @@ def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, 
     added. Pass (0, 0, 0)-shaped arrays to record nothing.
     """
     B, H = dh.shape
-    rec = np.empty((H, B), dtype=dh.dtype)
-    row = np.empty(H, dtype=dh.dtype)
+    GH = dpre_ih.shape[2]
+    P = panel_width(dh)
+    u0, u1 = share(H, P, team, member)
+    q0, q1 = u0 // P, (u1 + P - 1) // P
+    if pack and u1 > u0:
+        pack_columns(w_hh, u0, u1, packed, q0)
+    episode = 0
     for t in range(t1, t0 - 1, -1):
         if chunk > 0 and t < t1 and (t + 1) % chunk == 0:
-            dh[:] = 0.0
-            dc[:] = 0.0
+            dh[:, u0:u1] = 0.0
+            dc[:, u0:u1] = 0.0
         for b in range(B):
             if t == lengths[b] - 1:
-                dh[b] += d_hn[b]
-                dc[b] += d_cn[b]
+                dh[b, u0:u1] += d_hn[b, u0:u1]
+                dc[b, u0:u1] += d_cn[b, u0:u1]
         if adj_h.shape[0] > 0:
-            adj_h[t] = dh
-            adj_c[t] = dc
+            adj_h[t, :, u0:u1] = dh[:, u0:u1]
+            adj_c[t, :, u0:u1] = dc[:, u0:u1]
         for b in range(B):
             if t < lengths[b]:
-                dh[b] += dy[t, b]
+                dh[b, u0:u1] += dy[t, b, u0:u1]
         if kind == LSTM:
-            _lstm_step_backward(t, lengths, cs, gates, dh, dc, dpre_ih)
+            _lstm_step_backward(t, lengths, cs, gates, dh, dc, dpre_ih, u0, u1)
         elif kind == GRU:
-            _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh)
+            _gru_step_backward(t, lengths, hs, gates, hn_lin, dh, dpre_ih, dpre_hh, u0, u1)
         else:
-            _rnn_step_backward(t, kind == RNN_RELU, lengths, hs, dh, dpre_ih)
-        recurrent_product(w_hh_t, dpre_hh[t], row, rec)
-        add_transposed(rec, t, lengths, dh)
-    I = x.shape[2]
+            _rnn_step_backward(t, kind == RNN_RELU, lengths, hs, dh, dpre_ih, u0, u1)
+        barrier(sync, episode, team)  # all of dpre_hh[t] is written before the product reads it
+        episode += 1
+        for q in range(q0, q1):  # padded samples' rows of dpre_hh[t] are zero: their dh is carried
+            panel_product(packed, q, GH, dpre_hh[t], dh, q * P, min(P, H - q * P))
     if dx.shape[0] == 0:
         return
-    n = t1 - t0 + 1
+    barrier(sync, episode, team)  # every step's dpre_ih is written before dx reads it
+    I = x.shape[2]
+    i0, i1 = share(I, P, team, member)
     if skip_input:  # dx = the sum of the gate blocks
-        dx[:] = dpre_ih[t0:t1 + 1, :, :I]
-        for g in range(1, dpre_ih.shape[2] // I):
-            dx += dpre_ih[t0:t1 + 1, :, g * I:(g + 1) * I]
+        for t in range(t0, t1 + 1):
+            for b in range(B):
+                row, d = dx[t - t0, b, i0:i1], dpre_ih[t, b]
+                row[:] = d[i0:i1]
+                for g in range(1, GH // I):
+                    row += d[g * I + i0:g * I + i1]
         return
-    gemm_rows(0, 0, 1.0, dpre_ih[t0:t1 + 1].reshape(n * B, dpre_ih.shape[2]), w_ih, 0.0, dx.reshape(n * B, I))
+    if pack_ih:
+        pack_columns(w_ih, i0, i1, packed_ih, i0 // P)
+    p_rows = dpre_ih[t0:t1 + 1].reshape((t1 - t0 + 1) * B, GH)
+    dx_rows = dx.reshape((t1 - t0 + 1) * B, I)
+    for n0 in range(0, p_rows.shape[0], PROJECTION_ROWS):
+        n1 = min(p_rows.shape[0], n0 + PROJECTION_ROWS)
+        for i in range(i0, i1, P):
+            panel_product_onto(packed_ih, i // P, GH, p_rows[n0:n1], zeros, dx_rows[n0:n1], i, min(P, i1 - i))
 
 
-@njit(cache=True, error_model="numpy")
-def weight_gradients(skip_input, t0, t1, x, hs, dpre_ih, dpre_hh, dw_ih, dw_hh, db_ih, db_hh):
-    """Backward-weights of steps t0..t1, two GEMMs over all their T*B columns
-    at once (haste's deferred weight gradients)::
+@njit(cache=True, error_model="numpy", nogil=True)
+def weight_gradients(skip_input, t0, t1, x, hs, dpre_ih, dpre_hh, dw_ih, dw_hh, db_ih, db_hh, member, team):
+    """Backward-weights of steps t0..t1, two GEMMs over all their T*B rows at
+    once (haste's deferred weight gradients), ``member``'s share of the GH
+    features (rows of the weights)::
 
         dW_ih += sum_t dpre_ih[t]^T x[t]      db_ih += sum_t,b dpre_ih[t, b]
         dW_hh += sum_t dpre_hh[t]^T h_{t-1}   db_hh += sum_t,b dpre_hh[t, b]
@@ -337,13 +367,16 @@ def weight_gradients(skip_input, t0, t1, x, hs, dpre_ih, dpre_hh, dw_ih, dw_hh, 
     With ``skip_input`` there is no W_ih and ``dw_ih`` is not touched.
     """
     n, B, GH = t1 - t0 + 1, dpre_ih.shape[1], dpre_ih.shape[2]
-    p_ih = dpre_ih[t0:t1 + 1].reshape(n * B, GH)
-    p_hh = dpre_hh[t0:t1 + 1].reshape(n * B, GH)
+    f0, f1 = share(GH, panel_width(dw_hh), team, member)
+    if f1 == f0:
+        return
+    p_ih = dpre_ih[t0:t1 + 1].reshape(n * B, GH)[:, f0:f1]
+    p_hh = dpre_hh[t0:t1 + 1].reshape(n * B, GH)[:, f0:f1]
     if not skip_input:
-        gemm_rows(1, 0, 1.0, p_ih, x[t0:t1 + 1].reshape(n * B, x.shape[2]), 1.0, dw_ih)
-    gemm_rows(1, 0, 1.0, p_hh, hs[t0:t1 + 1].reshape(n * B, hs.shape[2]), 1.0, dw_hh)
-    _add_column_sums(p_ih, db_ih)
-    _add_column_sums(p_hh, db_hh)
+        gemm_rows(1, 0, 1.0, p_ih, x[t0:t1 + 1].reshape(n * B, x.shape[2]), 1.0, dw_ih[f0:f1])
+    gemm_rows(1, 0, 1.0, p_hh, hs[t0:t1 + 1].reshape(n * B, hs.shape[2]), 1.0, dw_hh[f0:f1])
+    _add_column_sums(p_ih, db_ih[f0:f1])
+    _add_column_sums(p_hh, db_hh[f0:f1])
 
 
 stamp_with_kernel_sources(globals())  # the cache also goes stale on edits to cells.py etc. (kernels/cache.py)

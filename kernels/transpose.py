@@ -1,14 +1,11 @@
-"""Transposed accumulation in SIMD blocks: dst[b, k] += src[k, b].
+"""Transposed copies in SIMD blocks: dst[q, p] = src[p, q].
 
-The feature-major recurrent products ([K, B], see
-:func:`rnnbench.kernels.cpu.recurrent_product`) are added into batch-major
-rows ([B, K]). Written as a scalar loop, LLVM cannot vectorise it: one side
-is always read or written with a stride. :func:`add_transposed_block` instead
-loads a square block of N x N elements as N vectors (N = 32 bytes / itemsize:
-8 float32 or 4 float64, one AVX register each), transposes it in registers
-and adds it into N rows of dst with vector loads and stores. Each element
-still gets one IEEE addition, so the results are bit-identical to the
-scalar loop's.
+Packing a weight's rows into panels (:func:`rnnbench.kernels.panels.pack_rows`)
+is a transpose. Written as a scalar loop, LLVM cannot vectorise it: one side
+is always read or written with a stride. :func:`store_transposed_block`
+instead loads a square block of N x N elements as N vectors (N = 32 bytes /
+itemsize: 8 float32 or 4 float64, one AVX register each), transposes it in
+registers and stores it as N vectors.
 """
 from llvmlite import ir
 from numba import types
@@ -28,11 +25,11 @@ def _transpose_masks(n):
 
 
 @intrinsic
-def add_transposed_block(typingctx, src, k0, b0, dst):
-    """dst[b0 + c, k0 + r] += src[k0 + r, b0 + c] for r, c < N.
+def store_transposed_block(typingctx, src, i0, j0, dst, p0, q0):
+    """dst[p0 + c, q0 + r] = src[i0 + r, j0 + c] for r, c < N.
 
-    ``src``: [K, B], ``dst``: [B, K], both 2-D float arrays of one dtype whose
-    last axis has unit stride (the caller checks that, and the bounds)."""
+    ``src``, ``dst``: 2-D float arrays of one dtype whose last axis has unit
+    stride (the caller checks that, and the bounds)."""
     if not (isinstance(src, types.Array) and isinstance(dst, types.Array) and src.ndim == dst.ndim == 2
             and src.dtype == dst.dtype and isinstance(src.dtype, types.Float)):
         return None
@@ -41,7 +38,7 @@ def add_transposed_block(typingctx, src, k0, b0, dst):
     lo, hi, rounds = _transpose_masks(n)
 
     def codegen(context, builder, sig, args):
-        src_ty, k0_ty, b0_ty, dst_ty = sig.args
+        src_ty, dst_ty = sig.args[0], sig.args[3]
         intp = context.get_value_type(types.intp)
         vec = ir.VectorType(context.get_value_type(dtype), n)
         align = dtype.bitwidth // 8
@@ -55,16 +52,14 @@ def add_transposed_block(typingctx, src, k0, b0, dst):
                                             cgutils.unpack_tuple(builder, arr.strides), ty.layout, [i, j])
             return builder.bitcast(ptr, vec.as_pointer())
 
-        k = context.cast(builder, args[1], k0_ty, types.intp)
-        b = context.cast(builder, args[2], b0_ty, types.intp)
-        rows = [builder.load(vector_at(src_ty, args[0], builder.add(k, ir.Constant(intp, r)), b), align=align)
+        row0, col0, drow0, dcol0 = (context.cast(builder, args[a], sig.args[a], types.intp) for a in (1, 2, 4, 5))
+        rows = [builder.load(vector_at(src_ty, args[0], builder.add(row0, ir.Constant(intp, r)), col0), align=align)
                 for r in range(n)]
         for _ in range(rounds):
             pairs = [(rows[i], rows[i + n // 2]) for i in range(n // 2)]
             rows = [builder.shuffle_vector(a, c, mask(m)) for a, c in pairs for m in (lo, hi)]
         for c, column in enumerate(rows):
-            ptr = vector_at(dst_ty, args[3], builder.add(b, ir.Constant(intp, c)), k)
-            builder.store(builder.fadd(builder.load(ptr, align=align), column), ptr, align=align)
+            builder.store(column, vector_at(dst_ty, args[3], builder.add(drow0, ir.Constant(intp, c)), dcol0), align=align)
         return context.get_dummy_value()
 
-    return types.none(src, k0, b0, dst), codegen
+    return types.none(src, i0, j0, dst, p0, q0), codegen

@@ -1,0 +1,137 @@
+"""A team of threads running one layer's time loop together, split by hidden
+units, with a spin barrier between steps.
+
+Each thread runs a compiled ``nogil`` function over its own share of the
+hidden units (their panels of W_hh, their columns of the pre-activations,
+states and gradients); after each step it waits at :func:`barrier` until
+every thread has written its part of what the next step's product reads
+whole (the new state forward, the pre-activation gradients backward). Unlike
+BLAS's own threads, which split each step's GEMM and leave the cell math to
+one core, the team splits everything, and each thread streams only its part
+of W_hh.
+
+:func:`run_team` starts the team: the calling thread is member 0, a
+persistent pool supplies the others (about 100 us to start a team of two on
+the 2-core Zen 3 machine: a pool submission and a thread waking up). BLAS's
+own threads must stay out of it: after a call OpenBLAS's workers spin for a
+while, and a team thread sharing a core with one runs 2x slower (measured: a
+2-thread loop of 12 ms takes 25 ms right after a 2-thread sgemm). The time
+loops therefore use no BLAS at all (:mod:`rnnbench.kernels.panels`), and the
+weight gradients, which do, run it on one thread per member.
+"""
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from .cache import stamp_with_kernel_sources
+
+SPINS_BEFORE_YIELD = 1 << 12  # spin this many times, then give the core away once (sched_yield)
+
+def _element_pointer(context, builder, array_type, array, index):
+    arr = context.make_array(array_type)(context, builder, array)
+    return cgutils.get_item_pointer(context, builder, array_type, arr, [index])
+
+
+@intrinsic
+def atomic_add(typingctx, counters, index, value):
+    """counters[index] += value as one sequentially consistent atomic
+    operation; returns the old value. counters: int64 array."""
+    if not (isinstance(counters, types.Array) and counters.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _element_pointer(context, builder, sig.args[0], args[0], args[1])
+        return builder.atomic_rmw("add", ptr, context.cast(builder, args[2], sig.args[2], types.int64), "seq_cst")
+    return types.int64(counters, index, value), codegen
+
+
+@intrinsic
+def atomic_load(typingctx, counters, index):
+    """counters[index], loaded with acquire ordering (writes made before the
+    matching atomic_add by another thread are visible after it)."""
+    if not (isinstance(counters, types.Array) and counters.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.load_atomic(_element_pointer(context, builder, sig.args[0], args[0], args[1]), "acquire", 8)
+    return types.int64(counters, index), codegen
+
+
+@intrinsic
+def _sched_yield(typingctx):
+    """POSIX sched_yield(), resolved by name when the code is linked (so the
+    compiled functions stay cacheable)."""
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
+        return builder.call(fn, ())
+    return types.int32(), codegen
+
+
+@njit(inline="always")
+def barrier(sync, episode, n):
+    """Wait until all n threads of the team have reached barrier ``episode``
+    (0, 1, 2, ... in order; ``sync``: int64[1], zero when the team starts)."""
+    atomic_add(sync, 0, 1)
+    target = (episode + 1) * n
+    spins = 0
+    while atomic_load(sync, 0) < target:
+        spins += 1
+        if spins == SPINS_BEFORE_YIELD:
+            _sched_yield()
+            spins = 0
+
+
+@njit(cache=True)
+def share(n, block, team, member):
+    """The range (i0, i1) of n items that ``member`` of a ``team`` owns: whole
+    blocks of ``block`` items, as even a split as the blocks allow (the last
+    block may be short; a member may get none)."""
+    blocks = (n + block - 1) // block
+    i0 = min(n, (member * blocks // team) * block)
+    i1 = min(n, ((member + 1) * blocks // team) * block)
+    return i0, i1
+
+
+_pool = None
+_pool_size = 0
+_blas = None
+_one_team = threading.Lock()  # one team at a time: two would wait on each other for the pool's threads
+
+
+def _blas_controller():
+    """threadpoolctl's controller of the BLAS libraries (made once, after the
+    BLAS the compiled kernels call, SciPy's, is loaded)."""
+    global _blas
+    if _blas is None:
+        import scipy.linalg.cython_blas  # noqa: F401  (loads the library threadpoolctl must see)
+        from threadpoolctl import ThreadpoolController
+        _blas = ThreadpoolController().select(user_api="blas")
+    return _blas
+
+
+def run_team(member, n, blas=False):
+    """member(k) for k = 0..n-1, each on a thread of its own (this thread runs
+    member 0). ``member`` calls a compiled ``nogil`` function that meets the
+    others at :func:`barrier`. With ``blas`` (the function calls BLAS), every
+    BLAS library threadpoolctl sees runs on one thread meanwhile, even for a
+    team of one: BLAS's own threads, once woken, would spin on the cores the
+    next team needs. Returns when all are done; re-raises the first error."""
+    global _pool, _pool_size
+    with _one_team, (_blas_controller().limit(limits=1) if blas else contextlib.nullcontext()):
+        if n == 1:
+            member(0)
+            return
+        if _pool_size < n - 1:
+            _pool, _pool_size = ThreadPoolExecutor(n - 1, thread_name_prefix="rnnbench-team"), n - 1
+        others = [_pool.submit(member, k) for k in range(1, n)]
+        member(0)
+        for future in others:
+            future.result()
+
+
+stamp_with_kernel_sources(globals())  # see kernels/cache.py

@@ -1,0 +1,185 @@
+"""The packed-panel products (kernels/panels.py, kernels/transpose.py) and the
+team of threads (kernels/team.py) that the numba-cpu time loops run on."""
+import importlib
+
+import numpy as np
+import pytest
+from numba import njit
+
+import rnnbench as rb
+from cases import LENGTHS, assert_forward_close, assert_gradients_close, make_case, run_backward
+from rnnbench.kernels.panels import (K_BLOCK, ROWS, pack_columns, pack_rows, packed_size, panel_product,
+                                     panel_product_onto, unit_panels)
+from rnnbench.kernels.team import share
+from rnnbench.kernels.transpose import store_transposed_block
+
+DTYPES = [np.float32, np.float64]
+RTOL = {np.float32: 2e-6, np.float64: 1e-14}  # against a float64 product, relative to the largest term sum
+
+
+def _width(dtype):
+    return 64 // np.dtype(dtype).itemsize
+
+
+def _reference_panels(w):
+    """w: [N, K] -> its rows packed in panels of P, zero-padded: panels[p, k, r] = w[p P + r, k]."""
+    P = _width(w.dtype)
+    n = -(-w.shape[0] // P)
+    padded = np.zeros((n * P, w.shape[1]), w.dtype)
+    padded[:w.shape[0]] = w
+    return padded.reshape(n, P, -1).transpose(0, 2, 1).ravel()
+
+
+@njit(cache=False)
+def _pack_all_rows(w, packed):
+    P = 64 // w.itemsize
+    for p in range((w.shape[0] + P - 1) // P):
+        pack_rows(w, p * P, min(P, w.shape[0] - p * P), packed, p)
+
+
+@njit(cache=False)
+def _products(packed, K, b, c, bias, onto):
+    """c[:, :N] (+)= b @ w.T, panel by panel (N = the packed rows)."""
+    P = 64 // b.itemsize
+    N = c.shape[1]
+    for p in range((N + P - 1) // P):
+        if onto:
+            panel_product_onto(packed, p, K, b, bias, c, p * P, min(P, N - p * P))
+        else:
+            panel_product(packed, p, K, b, c, p * P, min(P, N - p * P))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("N,K", [(1, 1), (5, 3), (8, 8), (16, 16), (17, 9), (33, 100), (64, 256), (40, 513)])
+def test_packing_rows_and_columns_is_exact(dtype, N, K):
+    """pack_rows (transposed 8x8 / 4x4 blocks and scalar edges) and
+    pack_columns (of w.T) give exactly the reference panels, zero padding
+    included, whatever the packed buffer held before."""
+    w = np.random.default_rng(N * K).standard_normal((N, K)).astype(dtype)
+    expected = _reference_panels(w)
+    assert expected.size == packed_size(N, K, dtype) == unit_panels(N, dtype) * _width(dtype) * K
+    rows = np.full(expected.size, np.nan, dtype)
+    _pack_all_rows(w, rows)
+    np.testing.assert_array_equal(rows, expected)
+    columns = np.full(expected.size, np.nan, dtype)
+    pack_columns(np.ascontiguousarray(w.T), 0, N, columns, 0)
+    np.testing.assert_array_equal(columns, expected)
+
+
+def test_pack_columns_of_a_range_fills_only_its_panels():
+    w = np.arange(40 * 7, dtype=np.float32).reshape(7, 40)
+    packed = np.full(3 * 16 * 7, -1.0, np.float32)
+    pack_columns(w, 16, 40, packed, 1)  # columns 16..39: panels 1 and 2 (the second 8 wide)
+    np.testing.assert_array_equal(packed[:16 * 7], -1.0)
+    np.testing.assert_array_equal(packed[16 * 7:], _reference_panels(np.ascontiguousarray(w.T))[16 * 7:])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("rows", [1, ROWS - 1, ROWS, ROWS + 1, 4 * ROWS + 3])
+@pytest.mark.parametrize("N,K", [(16, 16), (37, 5), (8, K_BLOCK), (20, K_BLOCK + 1), (48, 2 * K_BLOCK + 7)])
+@pytest.mark.parametrize("onto", [False, True], ids=["accumulate", "onto-bias"])
+def test_panel_products_match_a_float64_product(dtype, rows, N, K, onto):
+    """Every row-group size of the micro-kernel (1..ROWS), whole and partial
+    panels, K across k-blocks; accumulating into c, or writing bias + b w^T
+    over c's old content. Columns outside the product are never touched."""
+    rng = np.random.default_rng(rows * 1000 + N + K)
+    w = rng.standard_normal((N, K)).astype(dtype)
+    b = rng.standard_normal((rows, K)).astype(dtype)
+    bias = rng.standard_normal(N).astype(dtype)
+    big = rng.standard_normal((rows, N + 5)).astype(dtype)
+    before = big.copy()
+    packed = _reference_panels(w)
+    _products(packed, K, b, big[:, 2:N + 2], bias, onto)
+    start = bias[None, :].astype(np.float64) if onto else before[:, 2:N + 2].astype(np.float64)
+    expected = start + b.astype(np.float64) @ w.T.astype(np.float64)
+    scale = np.abs(start).max() + np.abs(b).astype(np.float64) @ np.abs(w.T).astype(np.float64)
+    assert np.all(np.abs(big[:, 2:N + 2] - expected) <= RTOL[dtype] * scale)
+    np.testing.assert_array_equal(big[:, :2], before[:, :2])
+    np.testing.assert_array_equal(big[:, N + 2:], before[:, N + 2:])
+
+
+@njit(cache=False)
+def _transpose_at(src, i, j, dst, p, q):
+    store_transposed_block(src, i, j, dst, p, q)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_store_transposed_block_writes_one_block(dtype):
+    n = 32 // np.dtype(dtype).itemsize
+    src = np.arange(20 * 30, dtype=dtype).reshape(20, 30)
+    dst = np.full((25, 40), -1.0, dtype)
+    _transpose_at(src, 3, 5, dst, 7, 11)
+    expected = np.full_like(dst, -1.0)
+    expected[7:7 + n, 11:11 + n] = src[3:3 + n, 5:5 + n].T
+    np.testing.assert_array_equal(dst, expected)
+
+
+@pytest.mark.parametrize("n,block,team", [(256, 16, 2), (37, 16, 2), (37, 16, 3), (10, 16, 2), (100, 8, 3), (5, 1, 5)])
+def test_share_splits_into_whole_blocks(n, block, team):
+    parts = [share(n, block, team, m) for m in range(team)]
+    assert parts[0][0] == 0 and parts[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))
+    assert all(i0 % block == 0 and i0 <= i1 for i0, i1 in parts)
+    sizes = [-(-(i1 - i0) // block) for i0, i1 in parts]  # blocks each
+    assert max(sizes) - min(sizes) <= 1
+
+
+@pytest.fixture
+def team_of(monkeypatch):
+    """Run every numba-cpu layer call on a team of the given size, whatever the work."""
+    numba_cpu = importlib.import_module("rnnbench.backends.numba_cpu")
+
+    def use(n):
+        monkeypatch.setattr(numba_cpu, "team_size", lambda steps, B, GH, H, dtype: n)
+        monkeypatch.setattr(numba_cpu, "gradient_team_size", lambda work, H, dtype: n)
+    return use
+
+
+@pytest.mark.parametrize("kind", rb.KINDS)
+@pytest.mark.parametrize("team", [2, 3])
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-5)], ids=["f64", "f32"])
+def test_a_team_agrees_with_numpy(team_of, kind, team, dtype, rtol):
+    """Teams of 2 and 3 threads (H = 37: three unit panels, the last one
+    short, so a team of 3 holds one each and a team of 2 splits them 1 + 2),
+    with padded samples, full BPTT, k-step truncation and chunks, one and
+    two bidirectional layers."""
+    team_of(team)
+    lengths = np.array([6, 2, 5, 6, 1, 4, 3])
+    for num_layers, bidirectional in [(1, False), (2, True)]:
+        case = make_case(kind, num_layers, bidirectional, dtype, T=6, B=7, I=11, H=37, weight_scale=None)
+        c = case
+        out = rb.forward(c["net"], c["params"], c["x"], c["state0"], lengths, backend="numba-cpu")
+        ref = rb.forward(c["net"], c["params"], c["x"], c["state0"], lengths, backend="numpy")
+        assert_forward_close(out, ref, rtol)
+        for mode in (["full"] if bidirectional else ["full", "kstep:2", "chunk:3"]):
+            assert_gradients_close(run_backward(case, "numba-cpu", mode, lengths),
+                                   run_backward(case, "numpy", mode, lengths), rtol)
+
+
+@pytest.mark.parametrize("kind", rb.KINDS)
+def test_a_team_with_a_member_that_owns_nothing(team_of, kind):
+    """More threads than unit panels (H = 20: two panels, team of 3): the
+    third member owns no units and no features but still meets the others at
+    every barrier."""
+    team_of(3)
+    case = make_case(kind, 1, False, np.float64, T=5, B=3, I=2, H=20, weight_scale=None)
+    c = case
+    out = rb.forward(c["net"], c["params"], c["x"], c["state0"], LENGTHS, backend="numba-cpu")
+    assert_forward_close(out, rb.forward(c["net"], c["params"], c["x"], c["state0"], LENGTHS, backend="numpy"),
+                         1e-12)
+    assert_gradients_close(run_backward(case, "numba-cpu", "chunk:2", LENGTHS),
+                           run_backward(case, "numpy", "chunk:2", LENGTHS), 1e-12)
+
+
+@pytest.mark.parametrize("kind", rb.KINDS)
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-5)], ids=["f64", "f32"])
+def test_skip_input_on_a_team(team_of, kind, dtype, rtol):
+    team_of(2)
+    net = rb.RNN(kind, 40, 40, input_mode="skip")
+    params = net.init_params(0, dtype)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((5, 4, 40)).astype(dtype)
+    dy = rng.standard_normal((5, 4, 40)).astype(dtype)
+    got = rb.backward(net, params, x, dy, backend="numba-cpu")
+    ref = rb.backward(net, params, x, dy, backend="numpy")
+    assert_gradients_close(got, ref, rtol)
