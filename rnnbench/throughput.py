@@ -72,7 +72,7 @@ def result_arrays(out, grads):
 
 
 def measure_throughput(net, T, batch, dtype, backends, seed=0, min_repeats=5, min_seconds=0.2, max_repeats=50,
-                       settle_s=0.15):
+                       settle_s=0.15, warmup_s=0.05):
     """{backend: values} for one problem. values: first_s (the first forward and
     backward call: Numba compilation or cache load included), ``{phase}_ms``
     medians and ``{phase}_mad_ms`` for each phase of rnnbench.phases (None
@@ -112,7 +112,7 @@ def measure_throughput(net, T, batch, dtype, backends, seed=0, min_repeats=5, mi
     if not first_s:
         return results
     timings = time_interleaved(functions, min_repeats=min_repeats, min_seconds=min_seconds, max_repeats=max_repeats,
-                               settle_s=settle_s) if functions else {}
+                               settle_s=settle_s, warmup_s=warmup_s) if functions else {}
     for name, per_phase in device_timings.items():
         timings.update({(name, phase): t for phase, t in per_phase.items()})
     peak = gemm_peak_gflops(dtype)

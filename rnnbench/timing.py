@@ -11,9 +11,13 @@
   waits ``settle_s``: NumPy, SciPy (Numba's BLAS) and torch each run their own
   thread pool, whose idle threads spin for a while after a call (OpenBLAS
   about 0.1 s) and would steal the cores from the next library's call. After
-  the wait, one untimed call of the function about to be timed brings the
-  core out of its idle state and the data back into cache (without it the
-  first call after a wait runs measurably slower than the rest).
+  the wait, untimed calls of the function about to be timed, for at least
+  ``warmup_s`` (one call at least), bring the cores out of their idle states
+  and the data back into cache. One call is not enough on the 2-core Zen 3
+  virtual machine: after a 0.15 s pause the cores take some 30-50 ms of work
+  to reach full speed (LSTM, H=256, B=1, T=200 forward, measured after one
+  warm-up call and after 0.05 s of them: numba-cpu 5.7 and 3.6 ms, torch 4.9
+  and 3.3 ms; GRU numba-cpu 5.7 and 2.8 ms, torch 10.1 and 9.2 ms).
 - Every raw sample is kept; summaries are median, MAD (median absolute
   deviation), IQR and min.
 """
@@ -55,7 +59,7 @@ def _group(key):
     return key[0] if isinstance(key, tuple) else key
 
 
-def time_interleaved(functions, min_repeats=5, min_seconds=0.2, max_repeats=200, settle_s=0.0,
+def time_interleaved(functions, min_repeats=5, min_seconds=0.2, max_repeats=200, settle_s=0.0, warmup_s=0.0,
                      clock=time.perf_counter, sleep=time.sleep):
     """{name: Timing} for zero-argument callables, measured in interleaved rounds."""
     if min_repeats < 1 or max_repeats < min_repeats:
@@ -71,7 +75,10 @@ def time_interleaved(functions, min_repeats=5, min_seconds=0.2, max_repeats=200,
         for name, fn in functions.items():
             if settle_s and _group(name) != previous:
                 sleep(settle_s)
+                warm_from = clock()
                 fn()
+                while clock() - warm_from < warmup_s:
+                    fn()
             previous = _group(name)
             start = clock()
             fn()

@@ -53,6 +53,22 @@ def test_time_interleaved_settles_between_backends_only():
                      "pause", ("y", "f"), ("y", "f"), ("y", "fb")] * 2
 
 
+def test_time_interleaved_warms_up_for_warmup_s_after_each_pause():
+    """After a pause, untimed calls of the function timed next until warmup_s
+    has passed on the clock (at least one), then the timed call."""
+    now = [0.0]
+    events = []
+
+    def call(name):
+        now[0] += 0.02  # each call takes 20 ms on the fake clock
+        events.append(name)
+    fns = {("x", "f"): lambda: call("x"), ("y", "f"): lambda: call("y")}
+    time_interleaved(fns, min_repeats=1, min_seconds=0.0, settle_s=0.5, warmup_s=0.05, clock=lambda: now[0],
+                     sleep=lambda s: events.append("pause"))
+    # two untimed first calls; then per backend a pause, 3 warm-up calls (0, 20, 40 ms < 50) and the timed one
+    assert events == ["x", "y", "pause", "x", "x", "x", "x", "pause", "y", "y", "y", "y"]
+
+
 def test_measure_throughput_reports_correctness_and_flops():
     net = rb.RNN("lstm", 6, 8)
     results = measure_throughput(net, 5, 3, np.float64, ["numpy", "numba-cpu"], min_repeats=2, min_seconds=0)
