@@ -17,14 +17,16 @@ from ..layered import LayeredBackend
 from .workspaces import Workspaces
 
 # When a layer call runs on a team of threads (kernels/team.py) rather than
-# alone, from a grid of LSTM and vanilla RNN problems (H 64..512, B 1..64,
-# T = 30, float32) on the 2-core Zen 3 machine: a team costs about 100 us to
-# start and a barrier per step, so it pays from about 30 us of work a step;
-# below 128 units the members' cell math and the barriers outweigh the split
-# products (H = 64, B = 64: 0.84x).
+# alone, from a grid of LSTM, GRU and vanilla RNN problems (H 64..512, B
+# 1..64, T = 30, float32) on the 2-core Zen 3 machine: a team costs about
+# 100 us to start and a barrier per step, so it pays from about 20-30 us of
+# work a step (LSTM H=128: B=4 0.80x alone's speed, B=16 1.54x; GRU H=256,
+# B=1: 1.34x); below 128 units the members' cell math and the barriers
+# outweigh the split products (LSTM H=64, B=64: 0.84x).
 TEAM_MIN_UNITS = 128
 TEAM_MIN_STEP_WORK = 1 << 19   # multiply-adds of one step's product, B counted as at least 4 (memory-bound below)
 TEAM_MIN_WORK = 1 << 23        # multiply-adds of the whole call
+
 
 @dataclass
 class Tape:
@@ -52,6 +54,7 @@ def team_size(steps, B, GH, H, dtype):
 def gradient_team_size(work, H, dtype):
     """Threads for the weight-gradient GEMMs of ``work`` multiply-adds."""
     return min(numba.get_num_threads(), unit_panels(H, dtype)) if work >= TEAM_MIN_WORK else 1
+
 
 def _empty(dtype):
     return np.empty((0, 0, 0), dtype=dtype)
