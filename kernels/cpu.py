@@ -1,13 +1,14 @@
 """Numba CPU time loops for one recurrent layer in one direction.
 
-Per layer, as haste does it: one GEMM for the input projection of all T*B
-rows, then per step one recurrent product and one pass of the scalar cell
-math from :mod:`rnnbench.kernels.cells`; backward mirrored, with the
-weight-gradient and dx GEMMs deferred until after the sweep, over all its
-steps at once. The big GEMMs go through SciPy's BLAS
-(:func:`rnnbench.kernels.blas.gemm_rows`); the per-step products through
-:func:`rnnbench.kernels.panels.panel_product`, against W_hh packed once per
-call, added straight into the batch-major rows the cells read.
+Per layer, as haste does it: one product for the input projection of all
+T*B rows, then per step one recurrent product and one pass of the scalar cell
+math from :mod:`rnnbench.kernels.cells`; backward mirrored, with the dx and
+weight-gradient products deferred until after the sweep, over all its steps
+at once. Every product but the weight gradients' runs in
+:mod:`rnnbench.kernels.panels` (W_ih and W_hh packed once per call, the
+results added straight into the batch-major rows the cells read); the
+weight gradients go through SciPy's BLAS
+(:func:`rnnbench.kernels.blas.gemm_rows`), one thread per member.
 
 Each function runs as ``member`` of a ``team`` of threads
 (:mod:`rnnbench.kernels.team`; member 0 of 1 runs alone) and does its share:
@@ -15,8 +16,7 @@ the time loops split by hidden units u0..u1 (P-aligned, P the panel width):
 the member packs and multiplies its panels of W_hh, runs the cells of its
 units and meets the others at :func:`rnnbench.kernels.team.barrier` (``sync``:
 int64[1], zero on entry) whenever the next product reads what all of them
-wrote; the big GEMMs split by output features, each member's on one BLAS
-thread.
+wrote; the products outside the time loops split by output features.
 
 Shapes (G gates, so GH = G*H):
 
@@ -151,7 +151,7 @@ def forward_layer(kind, skip_input, x, w_ih, bias, w_hh, b_hh, lengths, xp, hs, 
     ``bias``: [GH], b_ih + b_hh (:func:`projection_bias`).
 
     ``skip_input``: cuDNN's CUDNN_SKIP_INPUT (DeepBench's mode): there is no
-    W_ih; x (I = H) enters every gate block as it is, xp = [x, .., x] + b_ih,
+    W_ih; x (I = H) enters every gate block as it is, xp = [x, .., x] + bias,
     and ``w_ih`` is not read.
 
     ``x``: [T, B, I]; ``w_ih``: [GH, I]; ``w_hh``: [GH, H]; hs[0] (and
@@ -165,8 +165,7 @@ def forward_layer(kind, skip_input, x, w_ih, bias, w_hh, b_hh, lengths, xp, hs, 
     :func:`rnnbench.kernels.panels.packed_size`): W_hh's rows in panels, gate
     g's unit block q as panel g * ceil(H / P) + q; ``packed_ih``:
     packed_size(GH, I) elements, W_ih's rows in panels (K = I; unused with
-    ``skip_input``). Each member packs and
-    reads its own panels.
+    ``skip_input``). Each member packs and reads its own panels.
     """
     T, B, _ = x.shape
     H = hs.shape[2]

@@ -9,16 +9,19 @@ float32 or 8 float64 elements), each panel stored k-major::
 
     packed[(p K + k) P + r] = w[p P + r, k]     (zero past the last row)
 
-and :func:`panel_product` computes, for one panel p and every row n of a
-batch b::
+(:func:`pack_rows`; :func:`pack_columns` packs the columns of a [K, N]
+array the same way, for products with w itself rather than w^T), and
+:func:`panel_product` computes, for one panel p and every row n of a batch
+b::
 
     c[n, c_col + r] += sum_k b[n, k] packed[(p K + k) P + r],   r < ncols
 
-so a team of threads can split a product by panels and each thread add its
-part straight into the batch-major rows the cell math reads, with no
-transposed copy in between.
+(:func:`panel_product_onto`: the same onto a bias instead of c), so a team
+of threads can split a product by panels and each thread add its part
+straight into the batch-major rows the cell math reads, with no transposed
+copy in between.
 
-The micro-kernel (:func:`_micro_kernel`) holds an NR x P block of c in
+The micro-kernel (:func:`_make_micro_kernel`) holds an NR x P block of c in
 2 NR vector registers (NR <= ROWS = 6: 12 accumulators, 2 panel vectors and
 1 broadcast, within AVX2's 16 registers) and per k does 2 NR fused
 multiply-adds: panel row k (2 vector loads) times b[n, k] broadcast. K runs
@@ -27,9 +30,10 @@ groups. Summation order differs from a BLAS gemm's (one fused
 multiply-add per term, k ascending), as gemms differ among themselves.
 
 Measured on 2-core Zen 3 (AVX2), one thread, float32, GFLOP/s against
-OpenBLAS's gemm on one thread and on two: [1024 x 256] by B = 32: 89 against
-79 and 144; [2048 x 512] by B = 16: 96 against 68 and 97; by B = 1: 27
-against 9 (the gemm; a gemv is about as fast as this).
+OpenBLAS's gemm on one thread and on two: [1024 x 256] by B = 32: 89-90
+against 79 and 144; [2048 x 512] by B = 16: 90-96 against 54-68 and 97;
+[4096 x 1024] by B = 16: 69-77 against 54 and 85; [1024 x 256] by B = 1:
+23-27 against 9 (a gemv is about as fast as this).
 """
 import numpy as np
 from llvmlite import ir
