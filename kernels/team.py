@@ -122,6 +122,9 @@ def run_team(member, n, blas=False):
     team of one: BLAS's own threads, once woken, would spin on the cores the
     next team needs. Returns when all are done; re-raises the first error."""
     global _pool, _pool_size
+    if n == 1 and not blas:
+        member(0)  # alone and touching nothing shared: no need to wait for another caller's team
+        return
     with _one_team, (_blas_controller().limit(limits=1) if blas else contextlib.nullcontext()):
         if n == 1:
             member(0)

@@ -1,6 +1,7 @@
 """The packed-panel products (kernels/panels.py, kernels/transpose.py) and the
 team of threads (kernels/team.py) that the numba-cpu time loops run on."""
 import importlib
+import threading
 
 import numpy as np
 import pytest
@@ -183,3 +184,26 @@ def test_skip_input_on_a_team(team_of, kind, dtype, rtol):
     got = rb.backward(net, params, x, dy, backend="numba-cpu")
     ref = rb.backward(net, params, x, dy, backend="numpy")
     assert_gradients_close(got, ref, rtol)
+
+
+def test_teams_from_two_caller_threads_at_once(team_of):
+    """Two Python threads running numba-cpu layers on teams of 2 at the same
+    time (teams take turns for the pool's threads): no deadlock, and each
+    gets its own problem's gradients."""
+    team_of(2)
+    cases = [make_case(kind, 1, False, np.float64, seed=s, T=6, B=5, I=7, H=37, weight_scale=None)
+             for s, kind in enumerate(["lstm", "gru"])]
+    expected = [run_backward(c, "numpy") for c in cases]
+    got = [None, None]
+
+    def work(i):
+        for _ in range(5):
+            got[i] = run_backward(cases[i], "numba-cpu")
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    for g, ref in zip(got, expected):
+        assert_gradients_close(g, ref, 1e-12)
