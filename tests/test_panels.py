@@ -158,6 +158,19 @@ def test_a_team_agrees_with_numpy(team_of, kind, team, dtype, rtol):
 
 
 @pytest.mark.parametrize("kind", rb.KINDS)
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-5)], ids=["f64", "f32"])
+def test_a_team_of_two_takes_a_weight_each_when_input_and_hidden_sizes_match(team_of, kind, dtype, rtol):
+    """I = H: the weight gradients go one weight to each member (W_ih to
+    member 0, W_hh to member 1), chunks accumulating into both."""
+    team_of(2)
+    lengths = np.array([6, 2, 5, 6, 1])
+    case = make_case(kind, 1, False, dtype, T=6, B=5, I=37, H=37, weight_scale=None)
+    for mode in ("full", "chunk:4"):
+        assert_gradients_close(run_backward(case, "numba-cpu", mode, lengths),
+                               run_backward(case, "numpy", mode, lengths), rtol)
+
+
+@pytest.mark.parametrize("kind", rb.KINDS)
 def test_a_team_with_a_member_that_owns_nothing(team_of, kind):
     """More threads than unit panels (H = 20: two panels, team of 3): the
     third member owns no units and no features but still meets the others at
