@@ -8,6 +8,9 @@
 # Run it from anywhere, on a quiet machine: the timings are part of the report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for tool in rnnbench pdftoppm; do  # before anything is deleted
+    command -v "$tool" >/dev/null || { echo "make_example.sh: $tool not found (activate the environment rnnbench is installed in; pdftoppm: poppler-utils)" >&2; exit 1; }
+done
 runs=reports/example-runs
 rm -rf "$runs" reports/example.pdf reports/example.md reports/example_files reports/example-page.png
 rnnbench run smoke -o "$runs/smoke" --no-figures
