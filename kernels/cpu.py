@@ -44,10 +44,8 @@ from .blas import gemm_rows
 from .cache import stamp_with_kernel_sources
 from .cells import (GRU, LSTM, RNN_RELU, gru_cell, gru_cell_backward, lstm_cell,
                     lstm_cell_backward, rnn_cell, rnn_cell_backward)
-from .panels import pack_columns, pack_rows, panel_count, panel_product, panel_product_onto, panel_width
+from .panels import pack_columns, pack_rows, panel_count, panel_product, panel_width, panels_product_onto
 from .team import barrier, share
-
-PROJECTION_ROWS = 48  # rows of x per pass of the input projection's panels (8 micro-kernel calls)
 
 
 def projection_bias(kind, b_ih, b_hh):
@@ -120,12 +118,9 @@ def _gru_step(t, xp, lengths, hs, hn_lin, u0, u1):
 def _input_projection(skip_input, x, w_ih, bias, xp, packed_ih, f0, f1):
     """xp[:, :, f0:f1] = bias + x W_ih[f0:f1]^T; with ``skip_input``, x itself
     in every gate block instead of x W_ih^T. f0 is a multiple of P: W_ih's
-    rows f0..f1 are packed into their panels of ``packed_ih`` (K = I) and
-    multiplied PROJECTION_ROWS rows of x at a time (those stay in cache while
-    every panel passes over them)."""
+    rows f0..f1 are packed into their panels of ``packed_ih`` (K = I)."""
     T, B, I = x.shape
     GH = xp.shape[2]
-    rows = xp.reshape(T * B, GH)
     if skip_input:
         for g in range(GH // I):
             lo, hi = max(f0, g * I), min(f1, (g + 1) * I)
@@ -135,11 +130,7 @@ def _input_projection(skip_input, x, w_ih, bias, xp, packed_ih, f0, f1):
     P = panel_width(xp)
     for f in range(f0, f1, P):
         pack_rows(w_ih, f, min(P, f1 - f), packed_ih, f // P)
-    x_rows = x.reshape(T * B, I)
-    for n0 in range(0, T * B, PROJECTION_ROWS):
-        n1 = min(T * B, n0 + PROJECTION_ROWS)
-        for f in range(f0, f1, P):
-            panel_product_onto(packed_ih, f // P, I, x_rows[n0:n1], bias, rows[n0:n1], f, min(P, f1 - f))
+    panels_product_onto(packed_ih, I, x.reshape(T * B, I), bias, xp.reshape(T * B, GH), f0, f1)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
@@ -344,12 +335,8 @@ def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, 
         return
     if pack_ih:
         pack_columns(w_ih, i0, i1, packed_ih, i0 // P)
-    p_rows = dpre_ih[t0:t1 + 1].reshape((t1 - t0 + 1) * B, GH)
-    dx_rows = dx.reshape((t1 - t0 + 1) * B, I)
-    for n0 in range(0, p_rows.shape[0], PROJECTION_ROWS):
-        n1 = min(p_rows.shape[0], n0 + PROJECTION_ROWS)
-        for i in range(i0, i1, P):
-            panel_product_onto(packed_ih, i // P, GH, p_rows[n0:n1], zeros, dx_rows[n0:n1], i, min(P, i1 - i))
+    n = t1 - t0 + 1
+    panels_product_onto(packed_ih, GH, dpre_ih[t0:t1 + 1].reshape(n * B, GH), zeros, dx.reshape(n * B, I), i0, i1)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)

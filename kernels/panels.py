@@ -48,6 +48,7 @@ PANEL_VECTORS = 2     # vectors per panel row: P = 2 * VECTOR_BYTES / itemsize
 ROWS = 6              # batch rows per micro-kernel call, at most
 K_BLOCK = 256         # reduction length per micro-kernel call, at most
 PACK_ROWS = 64        # rows of w per block of pack_columns
+ROW_BLOCK = 48        # rows of b per pass over the panels in panels_product_onto (8 micro-kernel calls)
 
 
 @njit(inline="always")
@@ -289,6 +290,21 @@ def panel_product_onto(packed, p, K, b, bias, c, c_col, ncols):
     panel_p[:, :ncols]: :func:`panel_product` onto a bias instead of c's old
     content (which is not read)."""
     _product(packed, p, K, b, c, c_col, ncols, bias.reshape((1, bias.shape[0])), 0)
+
+
+@njit(cache=True, error_model="numpy")
+def panels_product_onto(packed, K, b, bias, c, c0, c1):
+    """c[:, c0:c1] = bias[c0:c1] + b[:, :K] @ the panels of columns c0..c1
+    (c0 a multiple of P; panel c // P holds columns c .. c + P) for every
+    row of b: :func:`panel_product_onto` over all those panels, ROW_BLOCK
+    rows of b at a time (they stay in cache while every panel passes over
+    them), for the products of many rows (the input projection, dx)."""
+    N = b.shape[0]
+    P = panel_width(packed)
+    for n0 in range(0, N, ROW_BLOCK):
+        n1 = min(N, n0 + ROW_BLOCK)
+        for col in range(c0, c1, P):
+            panel_product_onto(packed, col // P, K, b[n0:n1], bias, c[n0:n1], col, min(P, c1 - col))
 
 
 stamp_with_kernel_sources(globals())  # see kernels/cache.py
