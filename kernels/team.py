@@ -32,6 +32,7 @@ from .cache import stamp_with_kernel_sources
 
 SPINS_BEFORE_YIELD = 1 << 12  # spin this many times, then give the core away once (sched_yield)
 
+
 def _element_pointer(context, builder, array_type, array, index):
     arr = context.make_array(array_type)(context, builder, array)
     return cgutils.get_item_pointer(context, builder, array_type, arr, [index])

@@ -59,7 +59,8 @@ def store_transposed_block(typingctx, src, i0, j0, dst, p0, q0):
             pairs = [(rows[i], rows[i + n // 2]) for i in range(n // 2)]
             rows = [builder.shuffle_vector(a, c, mask(m)) for a, c in pairs for m in (lo, hi)]
         for c, column in enumerate(rows):
-            builder.store(column, vector_at(dst_ty, args[3], builder.add(drow0, ir.Constant(intp, c)), dcol0), align=align)
+            ptr = vector_at(dst_ty, args[3], builder.add(drow0, ir.Constant(intp, c)), dcol0)
+            builder.store(column, ptr, align=align)
         return context.get_dummy_value()
 
     return types.none(src, i0, j0, dst, p0, q0), codegen
