@@ -76,12 +76,13 @@ def test_pack_columns_of_a_range_fills_only_its_panels():
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
-@pytest.mark.parametrize("rows", [1, ROWS - 1, ROWS, ROWS + 1, 4 * ROWS + 3])
-@pytest.mark.parametrize("N,K", [(16, 16), (37, 5), (8, K_BLOCK), (20, K_BLOCK + 1), (48, 2 * K_BLOCK + 7)])
+@pytest.mark.parametrize("rows", [1, 2, 3, ROWS - 1, ROWS, ROWS + 1, 4 * ROWS + 3])
+@pytest.mark.parametrize("N,K", [(9, 3), (16, 16), (37, 5), (8, K_BLOCK), (20, K_BLOCK + 1), (48, 2 * K_BLOCK + 7)])
 @pytest.mark.parametrize("onto", [False, True], ids=["accumulate", "onto-bias"])
 def test_panel_products_match_a_float64_product(dtype, rows, N, K, onto):
-    """Every row-group size of the micro-kernel (1..ROWS), whole and partial
-    panels, K across k-blocks; accumulating into c, or writing bias + b w^T
+    """Every row-group size of the micro-kernel (1..ROWS; under 4 rows k is
+    dealt to several sets of accumulators: K below, at and past a multiple of
+    their number), whole and partial panels, K across k-blocks; accumulating into c, or writing bias + b w^T
     over c's old content. Columns outside the product are never touched."""
     rng = np.random.default_rng(rows * 1000 + N + K)
     w = rng.standard_normal((N, K)).astype(dtype)
