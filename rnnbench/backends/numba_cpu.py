@@ -116,9 +116,11 @@ class NumbaLayers:
         GH = GATES[kind] * H
         dtype = tape.x.dtype
         ws = self.workspaces
-        if not tape.dpre:
-            dpre_ih = ws.zeros((T, B, GH), dtype)
-            tape.dpre = (dpre_ih, ws.zeros(dpre_ih.shape, dtype) if kid == GRU else dpre_ih)
+        if not tape.dpre:  # the sweeps write every active row; padded ones must read zero (a 13 MB fill at
+            # LSTM H=256, B=32, T=100: 0.33 ms, skipped when no sample is padded)
+            new = ws.zeros if lengths.min() < T else ws.empty
+            dpre_ih = new((T, B, GH), dtype)
+            tape.dpre = (dpre_ih, new(dpre_ih.shape, dtype) if kid == GRU else dpre_ih)
         dpre_ih, dpre_hh = tape.dpre
         pack_hh, pack_ih = tape.packed_hh is None, need_dx and not skip_input and tape.packed_ih is None
         if pack_hh:
