@@ -207,14 +207,25 @@ def rnn_cell_backward(dh, h, use_relu):
 
 
 @inline
-def lstm_cell(a_i, a_f, a_g, a_o, c_prev):
-    """Returns (i, f, g, o, c', h') for one unit."""
-    i = sigmoid(a_i)
-    f = sigmoid(a_f)
-    g = tanh(a_g)
-    o = sigmoid(a_o)
+def lstm_gates(a_i, a_f, a_g, a_o):
+    """Returns the activated gates (i, f, g, o) of one unit."""
+    return sigmoid(a_i), sigmoid(a_f), tanh(a_g), sigmoid(a_o)
+
+
+@inline
+def lstm_state(i, f, g, o, c_prev):
+    """Returns (c', h') for one unit from its activated gates."""
     c = f * c_prev + i * g
-    return i, f, g, o, c, o * tanh(c)
+    return c, o * tanh(c)
+
+
+@inline
+def lstm_cell(a_i, a_f, a_g, a_o, c_prev):
+    """Returns (i, f, g, o, c', h') for one unit: :func:`lstm_gates`, then
+    :func:`lstm_state`."""
+    i, f, g, o = lstm_gates(a_i, a_f, a_g, a_o)
+    c, h = lstm_state(i, f, g, o, c_prev)
+    return i, f, g, o, c, h
 
 
 @inline

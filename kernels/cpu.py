@@ -42,8 +42,8 @@ from numba import njit
 
 from .blas import gemm_rows
 from .cache import stamp_with_kernel_sources
-from .cells import (GRU, LSTM, RNN_RELU, gru_cell, gru_cell_backward, lstm_cell,
-                    lstm_cell_backward, rnn_cell, rnn_cell_backward)
+from .cells import (GRU, LSTM, RNN_RELU, gru_cell, gru_cell_backward, lstm_cell_backward, lstm_gates,
+                    lstm_state, rnn_cell, rnn_cell_backward)
 from .panels import pack_columns, pack_rows, panel_count, panel_product, panel_width, panels_product_onto
 from .team import barrier, share
 
@@ -81,18 +81,19 @@ def _lstm_step(t, xp, lengths, hs, cs, u0, u1):
     for b in range(xp.shape[1]):
         if t >= lengths[b]:
             continue
-        a = xp[t, b]  # pre-activations; the loop below overwrites them with the gates
+        a = xp[t, b]  # pre-activations; the first loop below overwrites them with the gates
         # one view per gate: LLVM then proves (at run time) that the rows do not
         # overlap and vectorises the loop; indexing a[H + j] on one row stays scalar
         a_i, a_f = a[u0:u1], a[H + u0:H + u1]
         a_g, a_o = a[2 * H + u0:2 * H + u1], a[3 * H + u0:3 * H + u1]
         c_prev, c_new, h_new = cs[t, b, u0:u1], cs[t + 1, b, u0:u1], hs[t + 1, b, u0:u1]
+        # two passes: the four gates (independent: the core overlaps their chains of
+        # dependent operations), then the state, whose tanh waits on them; one pass
+        # of lstm_cell takes 15% longer (3.5 against 3.0 ns a unit in L1, Zen 3)
         for j in range(u1 - u0):
-            i, f, g, o, c, h = lstm_cell(a_i[j], a_f[j], a_g[j], a_o[j], c_prev[j])
-            a_i[j] = i
-            a_f[j] = f
-            a_g[j] = g
-            a_o[j] = o
+            a_i[j], a_f[j], a_g[j], a_o[j] = lstm_gates(a_i[j], a_f[j], a_g[j], a_o[j])
+        for j in range(u1 - u0):
+            c, h = lstm_state(a_i[j], a_f[j], a_g[j], a_o[j], c_prev[j])
             c_new[j] = c
             h_new[j] = h
 
