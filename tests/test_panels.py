@@ -82,8 +82,9 @@ def test_pack_columns_of_a_range_fills_only_its_panels():
 def test_panel_products_match_a_float64_product(dtype, rows, N, K, onto):
     """Every row-group size of the micro-kernel (1..ROWS; under 4 rows k is
     dealt to several sets of accumulators: K below, at and past a multiple of
-    their number), whole and partial panels, K across k-blocks; accumulating into c, or writing bias + b w^T
-    over c's old content. Columns outside the product are never touched."""
+    their number), whole and partial panels, K across k-blocks; accumulating
+    into c, or writing bias + b w^T over c's old content. Columns outside the
+    product are never touched."""
     rng = np.random.default_rng(rows * 1000 + N + K)
     w = rng.standard_normal((N, K)).astype(dtype)
     b = rng.standard_normal((rows, K)).astype(dtype)

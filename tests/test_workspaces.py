@@ -1,5 +1,6 @@
 """The numba-cpu backend's array pool hands an array out again only when nothing uses it."""
 import numpy as np
+import pytest
 
 import rnnbench as rb
 from cases import assert_gradients_close, gradient_arrays, make_case, run_backward
@@ -84,3 +85,16 @@ def test_repeated_calls_reuse_and_stay_exact(monkeypatch):
     assert all(np.array_equal(a1[name], value) for name, value in gradient_arrays(g1).items())
     assert_gradients_close(g1, run_backward(case, "numpy"), 1e-12)
     assert len(numba_cpu.BACKEND.kernels.workspaces._arrays) > 0
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_padded_batch_after_a_full_one_reads_no_stale_gradients(monkeypatch, kind):
+    """The pre-activation gradient workspaces are zero-filled only when some
+    sample is padded: a padded backward that reuses the arrays of an unpadded
+    one (every row written) must still match numpy."""
+    monkeypatch.setattr(numba_cpu.BACKEND.kernels, "workspaces", Workspaces(min_bytes=0))
+    case = make_case(kind, 2, True, np.float64, T=6, B=3, I=4, H=5)
+    run_backward(case, "numba-cpu")  # fills the pooled arrays with non-zero gradients
+    lengths = np.array([6, 2, 4])
+    assert_gradients_close(run_backward(case, "numba-cpu", lengths=lengths),
+                           run_backward(case, "numpy", lengths=lengths), 1e-12)
