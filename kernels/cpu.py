@@ -1,8 +1,8 @@
 """Numba CPU time loops for one recurrent layer in one direction.
 
 Per layer, as haste does it: one product for the input projection of all
-T*B rows, then per step one recurrent product and one pass of the scalar cell
-math from :mod:`rnnbench.kernels.cells`; backward mirrored, with the dx and
+T*B rows, then per step one recurrent product and the scalar cell math from
+:mod:`rnnbench.kernels.cells` over the step's rows; backward mirrored, with the dx and
 weight-gradient products deferred until after the sweep, over all its steps
 at once. Every product but the weight gradients' runs in
 :mod:`rnnbench.kernels.panels` (W_ih and W_hh packed once per call, the
