@@ -44,7 +44,8 @@ from .blas import gemm_rows
 from .cache import stamp_with_kernel_sources
 from .cells import (GRU, LSTM, RNN_RELU, gru_cell, gru_cell_backward, lstm_cell_backward, lstm_gates,
                     lstm_state, rnn_cell, rnn_cell_backward)
-from .panels import pack_columns, pack_rows, panel_count, panel_product, panel_width, panels_product_onto
+from .panels import (pack_columns, pack_rows, panel_count, panel_is_finite, panel_product, panel_width,
+                     panels_product_onto)
 from .team import barrier, share
 
 
@@ -63,6 +64,17 @@ def _add_column_sums(p, out):
     """out += p.sum(axis=0), one row at a time (vectorised; Numba's sum(axis=0) is not)."""
     for i in range(p.shape[0]):
         out += p[i]
+
+
+@njit(cache=True)
+def _is_zero(h):
+    """Whether every element of h: [B, H] is 0 (-0 too; NaN is not)."""
+    nonzero = False
+    for b in range(h.shape[0]):
+        row = h[b]
+        for j in range(row.shape[0]):
+            nonzero |= row[j] != 0.0
+    return not nonzero
 
 
 @njit(cache=True, error_model="numpy")
@@ -140,7 +152,11 @@ def forward_layer(kind, skip_input, x, w_ih, bias, w_hh, b_hh, lengths, xp, hs, 
     """Run all T steps of one layer: xp = bias + x W_ih^T for all steps at
     once, then per step the recurrent product W_hh h_t added into the step's
     pre-activations (GRU: its n block into hn_lin, with b_hn), and the cell.
-    ``bias``: [GH], b_ih + b_hh (:func:`projection_bias`).
+    ``bias``: [GH], b_ih + b_hh (:func:`projection_bias`). Step 0's product
+    is not computed where it is exactly 0: h0 = 0 and the member's panels
+    of W_hh finite: 1 / T of the products (LSTM forward, two threads, one
+    process against h0 = 1e-30: H = 512, B = 16, T = 25 0.19 ms of 11.3, 1.7%;
+    B = 64, T = 50 0.64 of 80).
 
     ``skip_input``: cuDNN's CUDNN_SKIP_INPUT (DeepBench's mode): there is no
     W_ih; x (I = H) enters every gate block as it is, xp = [x, .., x] + bias,
@@ -172,13 +188,16 @@ def forward_layer(kind, skip_input, x, w_ih, bias, w_hh, b_hh, lengths, xp, hs, 
         for t in range(T):
             for b in range(B):
                 hn_lin[t, b, u0:u1] = b_hh[2 * H + u0:2 * H + u1]
+    # step 0's product W_hh h0 is exactly 0 when h0 = 0, unless W_hh holds an inf or a NaN (0 inf is NaN)
+    first_product = not _is_zero(hs[0])
     for g in range(GH // H):
         for q in range(q0, q1):
             pack_rows(w_hh, g * H + q * P, min(P, H - q * P), packed, g * blocks + q)
+            first_product = first_product or not panel_is_finite(packed, g * blocks + q, H)
     barrier(sync, 0, team)  # every member's share of xp is written
     padded_from = lengths.min()
     for t in range(T):
-        for g in range(GH // H):
+        for g in range(GH // H if t > 0 or first_product else 0):
             for q in range(q0, q1):
                 if kind == GRU and g == 2:  # W_hn h + b_hn is kept apart; W_hr h, W_hz h join xp
                     panel_product(packed, g * blocks + q, H, hs[t], hn_lin[t], q * P, min(P, H - q * P))

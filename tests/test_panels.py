@@ -9,8 +9,8 @@ from numba import njit
 
 import rnnbench as rb
 from cases import LENGTHS, assert_forward_close, assert_gradients_close, make_case, run_backward
-from rnnbench.kernels.panels import (K_BLOCK, ROWS, pack_columns, pack_rows, packed_size, panel_product,
-                                     panel_product_onto, unit_panels)
+from rnnbench.kernels.panels import (K_BLOCK, ROWS, pack_columns, pack_rows, packed_size, panel_is_finite,
+                                     panel_product, panel_product_onto, unit_panels)
 from rnnbench.kernels.team import share
 from rnnbench.kernels.transpose import store_transposed_block
 
@@ -101,6 +101,21 @@ def test_panel_products_match_a_float64_product(dtype, rows, N, K, onto):
     np.testing.assert_array_equal(big[:, N + 2:], before[:, N + 2:])
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_panel_is_finite_finds_one_nonfinite_element_anywhere(dtype, value):
+    """Only the panel asked about counts: a non-finite element in its first,
+    a middle or its last position, or in a neighbouring panel."""
+    K, P = 37, _width(dtype)
+    packed = np.random.default_rng(0).standard_normal(3 * K * P).astype(dtype)
+    packed[K * P - 1] = np.finfo(dtype).max  # large but finite: the panel still counts as finite
+    assert [panel_is_finite(packed, p, K) for p in range(3)] == [True] * 3
+    for at in (K * P, K * P + 5 * P + 3, 2 * K * P - 1):
+        bad = packed.copy()
+        bad[at] = value
+        assert [panel_is_finite(bad, p, K) for p in range(3)] == [True, False, True]
+
+
 @njit(cache=False)
 def _transpose_at(src, i, j, dst, p, q):
     store_transposed_block(src, i, j, dst, p, q)
@@ -157,6 +172,66 @@ def test_a_team_agrees_with_numpy(team_of, kind, team, dtype, rtol):
         for mode in (["full"] if bidirectional else ["full", "kstep:2", "chunk:3"]):
             assert_gradients_close(run_backward(case, "numba-cpu", mode, lengths),
                                    run_backward(case, "numpy", mode, lengths), rtol)
+
+
+def _zero_state(case, sign):
+    """The case with its initial state set to +0 or -0 (both skip step 0's product)."""
+    c = dict(case)
+    c["state0"] = tuple(sign * np.zeros_like(s) for s in c["state0"]) if isinstance(c["state0"], tuple) \
+        else sign * np.zeros_like(c["state0"])
+    return c
+
+
+@pytest.mark.parametrize("kind", rb.KINDS)
+@pytest.mark.parametrize("team", [1, 2, 3])
+@pytest.mark.parametrize("state0", ["none", "+0", "-0"])
+def test_zero_initial_state_skips_no_term(team_of, kind, team, state0):
+    """h0 = 0 (none given, or zeros of either sign): each member leaves out
+    step 0's product W_hh h0, exactly 0; forward and backward still match
+    numpy, padded samples and two bidirectional layers included."""
+    team_of(team)
+    lengths = np.array([6, 2, 5, 6, 1, 4, 3])
+    for num_layers, bidirectional in [(1, False), (2, True)]:
+        case = make_case(kind, num_layers, bidirectional, np.float64, T=6, B=7, I=11, H=37, weight_scale=None)
+        case = _zero_state(case, -1.0 if state0 == "-0" else 1.0)
+        if state0 == "none":
+            case["state0"] = None
+        c = case
+        out = rb.forward(c["net"], c["params"], c["x"], c["state0"], lengths, backend="numba-cpu")
+        assert_forward_close(out, rb.forward(c["net"], c["params"], c["x"], c["state0"], lengths, backend="numpy"),
+                             1e-12)
+        assert_gradients_close(run_backward(case, "numba-cpu", "full", lengths),
+                               run_backward(case, "numpy", "full", lengths), 1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("kind", rb.KINDS)
+@pytest.mark.parametrize("team", [1, 2])
+@pytest.mark.parametrize("value", [np.inf, np.nan])
+@pytest.mark.parametrize("unit", [3, 36])
+def test_zero_initial_state_with_a_nonfinite_recurrent_weight(team_of, kind, team, value, unit):
+    """h0 = 0 but an inf or a NaN in W_hh: step 0's product is 0 inf = NaN
+    there, as in numpy, so the member whose panels hold it computes it (unit 3
+    is member 0's on a team of two, unit 36 member 1's). The non-finite values
+    of every output and gradient sit where numpy's do."""
+    team_of(team)
+    case = make_case(kind, 1, False, np.float64, T=4, B=3, I=5, H=37, weight_scale=None)
+    case = _zero_state(case, 1.0)
+    params = dict(case["params"])
+    w_hh = params["weight_hh_l0"].copy()
+    w_hh[unit, 7] = value  # the first gate block's row of this unit
+    params["weight_hh_l0"] = w_hh
+    case["params"] = params
+    c = case
+    out = rb.forward(c["net"], params, c["x"], c["state0"], backend="numba-cpu")
+    ref = rb.forward(c["net"], params, c["x"], c["state0"], backend="numpy")
+    assert np.isnan(ref.output[0, :, unit]).all() and np.isfinite(ref.output[0, :, :unit]).all()
+    for a, r in [(out.output, ref.output), (out.h_n, ref.h_n)]:
+        np.testing.assert_array_equal(np.isfinite(a), np.isfinite(r))
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(r))
+    got, expected = run_backward(case, "numba-cpu"), run_backward(case, "numpy")
+    for name in expected.params:
+        np.testing.assert_array_equal(np.isnan(got.params[name]), np.isnan(expected.params[name]), err_msg=name)
 
 
 @pytest.mark.parametrize("kind", rb.KINDS)
