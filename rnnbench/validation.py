@@ -106,7 +106,7 @@ def mask_padding(x, lengths):
     """x with padded steps (t >= lengths[b]) set to zero, so that no value there,
     not even NaN or inf, can reach a result. Returns x itself when nothing is padded."""
     T = x.shape[0]
-    padded = np.arange(T)[:, None] >= lengths[None, :]
-    if not padded.any():
+    if lengths.min() >= T:
         return x
+    padded = np.arange(T)[:, None] >= lengths[None, :]
     return np.where(padded[:, :, None], 0, x).astype(x.dtype)
