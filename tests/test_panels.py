@@ -153,6 +153,16 @@ def team_of(monkeypatch):
     return use
 
 
+def _assert_agrees_with_numpy(case, lengths, rtol, truncations=("full",)):
+    """numba-cpu's forward and its backward under each truncation match numpy's."""
+    c = case
+    out = rb.forward(c["net"], c["params"], c["x"], c["state0"], lengths, backend="numba-cpu")
+    assert_forward_close(out, rb.forward(c["net"], c["params"], c["x"], c["state0"], lengths, backend="numpy"), rtol)
+    for mode in truncations:
+        assert_gradients_close(run_backward(case, "numba-cpu", mode, lengths),
+                               run_backward(case, "numpy", mode, lengths), rtol)
+
+
 @pytest.mark.parametrize("kind", rb.KINDS)
 @pytest.mark.parametrize("team", [2, 3])
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-5)], ids=["f64", "f32"])
@@ -165,13 +175,7 @@ def test_a_team_agrees_with_numpy(team_of, kind, team, dtype, rtol):
     lengths = np.array([6, 2, 5, 6, 1, 4, 3])
     for num_layers, bidirectional in [(1, False), (2, True)]:
         case = make_case(kind, num_layers, bidirectional, dtype, T=6, B=7, I=11, H=37, weight_scale=None)
-        c = case
-        out = rb.forward(c["net"], c["params"], c["x"], c["state0"], lengths, backend="numba-cpu")
-        ref = rb.forward(c["net"], c["params"], c["x"], c["state0"], lengths, backend="numpy")
-        assert_forward_close(out, ref, rtol)
-        for mode in (["full"] if bidirectional else ["full", "kstep:2", "chunk:3"]):
-            assert_gradients_close(run_backward(case, "numba-cpu", mode, lengths),
-                                   run_backward(case, "numpy", mode, lengths), rtol)
+        _assert_agrees_with_numpy(case, lengths, rtol, ["full"] if bidirectional else ["full", "kstep:2", "chunk:3"])
 
 
 def _zero_state(case, sign):
@@ -196,12 +200,7 @@ def test_zero_initial_state_skips_no_term(team_of, kind, team, state0):
         case = _zero_state(case, -1.0 if state0 == "-0" else 1.0)
         if state0 == "none":
             case["state0"] = None
-        c = case
-        out = rb.forward(c["net"], c["params"], c["x"], c["state0"], lengths, backend="numba-cpu")
-        assert_forward_close(out, rb.forward(c["net"], c["params"], c["x"], c["state0"], lengths, backend="numpy"),
-                             1e-12)
-        assert_gradients_close(run_backward(case, "numba-cpu", "full", lengths),
-                               run_backward(case, "numpy", "full", lengths), 1e-12)
+        _assert_agrees_with_numpy(case, lengths, 1e-12)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -254,12 +253,7 @@ def test_a_team_with_a_member_that_owns_nothing(team_of, kind):
     every barrier."""
     team_of(3)
     case = make_case(kind, 1, False, np.float64, T=5, B=3, I=2, H=20, weight_scale=None)
-    c = case
-    out = rb.forward(c["net"], c["params"], c["x"], c["state0"], LENGTHS, backend="numba-cpu")
-    assert_forward_close(out, rb.forward(c["net"], c["params"], c["x"], c["state0"], LENGTHS, backend="numpy"),
-                         1e-12)
-    assert_gradients_close(run_backward(case, "numba-cpu", "chunk:2", LENGTHS),
-                           run_backward(case, "numpy", "chunk:2", LENGTHS), 1e-12)
+    _assert_agrees_with_numpy(case, LENGTHS, 1e-12, ["chunk:2"])
 
 
 @pytest.mark.parametrize("kind", rb.KINDS)
