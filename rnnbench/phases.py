@@ -34,7 +34,11 @@ def phase_functions(net, params, x, d_output, backend):
     ``forward_backward``; splitting backends also ``backward_data`` and
     ``backward_weights``, which run on one training forward made here (and
     one backward-data, so that backward-weights has its input from the start).
-    Each phase call recomputes its whole result, so calls can repeat.
+    Each phase call recomputes its whole result, so calls can repeat; each
+    backward-data call starts from the tapes as the training forward left
+    them, so it pays what a training step's does (numba-cpu packs W_hh and
+    W_ih on a tape's first sweep and reuses them on later sweeps of that tape:
+    a repeated call on one trace would skip that).
     """
     impl = get_backend(backend)
     p = validated_problem(net, params, x, None, None)
@@ -46,7 +50,13 @@ def phase_functions(net, params, x, d_output, backend):
     if splits_backward(backend):
         zeros = np.zeros_like(p.h0)
         trace = impl.train_forward(p)
-        impl.backward_data(p, trace, dy, zeros, zeros)
-        functions["backward_data"] = lambda: impl.backward_data(p, trace, dy, zeros, zeros)
+        as_left = [dict(vars(tape)) for tape in trace.tapes]
+
+        def backward_data():
+            for tape, fields in zip(trace.tapes, as_left):
+                vars(tape).update(fields)
+            return impl.backward_data(p, trace, dy, zeros, zeros)
+        backward_data()
+        functions["backward_data"] = backward_data
         functions["backward_weights"] = lambda: impl.backward_weights(p, trace)
     return {phase: functions[phase] for phase in PHASES if phase in functions}

@@ -1,5 +1,7 @@
 """Skip-input mode (cuDNN's CUDNN_SKIP_INPUT, DeepBench's layer) and the
 backward split into backward-data and backward-weights."""
+import importlib
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -133,6 +135,30 @@ def test_phase_functions_repeat_to_the_same_result(backend):
     np.testing.assert_array_equal(first["backward_data"][0], g.x)
     for name in g.params:
         np.testing.assert_array_equal(first["backward_weights"][name], g.params[name])
+
+
+def test_every_backward_data_call_pays_what_a_training_step_does(monkeypatch):
+    """numba-cpu packs W_hh and W_ih on a tape's first sweep and reuses the
+    packing on later sweeps of that tape; the backward-data phase, repeated
+    on one trace, must still pack on every call, as each training step
+    (a new forward, so a new tape) does."""
+    numba_cpu = importlib.import_module("rnnbench.backends.numba_cpu")
+    packs = []
+    kernel = numba_cpu.backward_layer
+
+    def recording(*args):
+        packs.append(args[-5:-3])  # (pack, pack_ih)
+        return kernel(*args)
+    monkeypatch.setattr(numba_cpu, "backward_layer", recording)
+    c = make_case("lstm", 1)
+    fns = phase_functions(c["net"], c["params"], c["x"], c["d_output"], "numba-cpu")
+    packs.clear()
+    for _ in range(3):
+        fns["backward_data"]()
+    assert packs == [(True, True)] * 3
+    packs.clear()
+    fns["forward_backward"]()
+    assert packs == [(True, True)]
 
 
 def test_torch_offers_forward_and_forward_backward_only():
