@@ -5,33 +5,44 @@ import pytest
 import rnnbench as rb
 from cases import assert_gradients_close, gradient_arrays, make_case, run_backward
 from rnnbench.backends import numba_cpu
-from rnnbench.backends.workspaces import Workspaces
+from rnnbench.backends.workspaces import ALIGNMENT, Workspaces
 
 
 def test_a_free_array_is_handed_out_again():
     ws = Workspaces(min_bytes=0)
     a = ws.empty((3, 4), np.float32)
-    a_id = id(a)
+    memory = a.ctypes.data
     del a
     b = ws.empty((3, 4), np.float32)
-    assert id(b) == a_id and b.shape == (3, 4) and b.dtype == np.float32
+    assert b.ctypes.data == memory and b.shape == (3, 4) and b.dtype == np.float32
 
 
 def test_an_array_in_use_is_not_handed_out():
     ws = Workspaces(min_bytes=0)
     a = ws.empty((3, 4), np.float64)
-    assert ws.empty((3, 4), np.float64) is not a
+    assert not np.shares_memory(ws.empty((3, 4), np.float64), a)
 
 
-def test_a_view_keeps_its_array_in_use():
+@pytest.mark.parametrize("held", [lambda a: a[1:], lambda a: a.T, lambda a: a.reshape(-1)[3:7], lambda a: a[::2, 1]])
+def test_a_view_keeps_its_array_in_use(held):
     ws = Workspaces(min_bytes=0)
     a = ws.empty((5, 2), np.float64)
-    view = a[1:]
-    a_id = id(a)
+    view = held(a)
     del a
-    b = ws.empty((5, 2), np.float64)
-    assert id(b) != a_id
-    assert view.base is not b
+    assert not np.shares_memory(ws.empty((5, 2), np.float64), view)
+
+
+@pytest.mark.parametrize("shape, dtype", [((3, 4), np.float32), ((7,), np.float64), ((2, 3, 5), np.float32),
+                                          ((1 << 18,), np.float32)])
+def test_pooled_arrays_start_on_a_cache_line(shape, dtype):
+    """New and reused arrays alike: C-contiguous, writeable, ALIGNMENT-byte aligned."""
+    ws = Workspaces(min_bytes=0)
+    for _ in range(2):  # the second is the first one's memory handed out again
+        a = ws.empty(shape, dtype)
+        assert a.ctypes.data % ALIGNMENT == 0
+        assert a.shape == shape and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
+        a[...] = 1.0
+        del a
 
 
 def test_shape_and_dtype_must_match():
@@ -54,14 +65,14 @@ def test_the_pool_keeps_at_most_max_bytes():
     ws = Workspaces(max_bytes=1000, min_bytes=0)
     for n in range(1, 20):
         ws.empty((n, 8), np.float64)  # n * 64 bytes each, none kept by the caller
-    assert sum(a.nbytes for a in ws._arrays) <= 1000 or len(ws._arrays) == 1
+    assert sum(b.nbytes for b in ws._buffers) <= 1000 or len(ws._buffers) == 1
 
 
 def test_small_arrays_are_not_pooled():
     ws = Workspaces(min_bytes=1024)
     small = ws.empty((10,), np.float64)  # 80 bytes
-    assert ws._arrays == []
-    assert ws.empty((200,), np.float64) is ws._arrays[0]
+    assert ws._buffers == []
+    assert np.shares_memory(ws.empty((200,), np.float64), ws._buffers[0])
     assert small.shape == (10,)
 
 
@@ -84,7 +95,7 @@ def test_repeated_calls_reuse_and_stay_exact(monkeypatch):
     assert all(np.array_equal(a1[name], a2[name]) for name in a1)
     assert all(np.array_equal(a1[name], value) for name, value in gradient_arrays(g1).items())
     assert_gradients_close(g1, run_backward(case, "numpy"), 1e-12)
-    assert len(numba_cpu.BACKEND.kernels.workspaces._arrays) > 0
+    assert len(numba_cpu.BACKEND.kernels.workspaces._buffers) > 0
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])

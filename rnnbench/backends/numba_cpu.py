@@ -123,10 +123,10 @@ class NumbaLayers:
             tape.dpre = (dpre_ih, new(dpre_ih.shape, dtype) if kid == GRU else dpre_ih)
         dpre_ih, dpre_hh = tape.dpre
         pack_hh, pack_ih = tape.packed_hh is None, need_dx and not skip_input and tape.packed_ih is None
-        if pack_hh:
-            tape.packed_hh = np.empty(packed_size(H, GH, dtype), dtype)
+        if pack_hh:  # the tape holds them for its later sweeps; the pool gets them back with the tape
+            tape.packed_hh = ws.empty((packed_size(H, GH, dtype),), dtype)
         if pack_ih:
-            tape.packed_ih = np.empty(packed_size(I, GH, dtype), dtype)
+            tape.packed_ih = ws.empty((packed_size(I, GH, dtype),), dtype)
         packed_ih = tape.packed_ih if tape.packed_ih is not None else np.empty(0, dtype)
         w_hh = np.ascontiguousarray(w[1])
         dh, dc = np.zeros_like(d_hn), np.zeros_like(d_hn)
