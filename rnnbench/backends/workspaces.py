@@ -6,22 +6,21 @@ of H=256, B=32, T=100 (float32, a [T, B, 4H] result of 13 MB) took 14-17 ms
 into an array written before, 27 ms into a fresh one from Numba's allocator
 and 39-44 ms into a fresh one from NumPy's.
 
-:class:`Workspaces` hands an array out again only when nothing else refers
-to it: the pool's reference is then the only one (``sys.getrefcount``,
-against the count of an array only a list holds, measured at import), so a
-tape, an output or any view of them that a caller keeps holds its array out
+:class:`Workspaces` hands an array's memory out again only when nothing
+else refers to it. A pooled array is a view of a uint8 buffer the pool
+holds, and every view of it, at any depth, names that buffer as its base; so
+the pool's reference to the buffer is then the only one (``sys.getrefcount``,
+against the count of an array only a list holds, measured at import), and a
+tape, an output or any view of them that a caller keeps holds its memory out
 of the pool. Contents are not cleared: take :meth:`Workspaces.zeros` where
 the kernel needs zeros.
 
 Every pooled array starts on a cache line (ALIGNMENT bytes). NumPy's large
 arrays start 16 bytes into a page, so every other 32-byte vector load from a
 packed panel, and from the rows the cells read, straddled two cache lines.
-Aligned, the LSTM forward on two threads ran 1.6-4.9% faster at H=512,
-B=16 and 1.6-4.7% at B=64 (four A/B runs in one process, 15-25 alternating
-rounds each, on this 2-core Zen 3 machine). A pooled
-array is a view of a larger uint8 buffer that the pool holds; since every
-view of a view names that buffer as its base, the buffer's reference count
-tells whether anything still uses the array.
+Aligned, the LSTM forward on two threads ran 1.6-4.9% faster at H=512, B=16
+and 1.6-4.7% at B=64 (four A/B runs in one process, 15-25 alternating rounds
+each, on the 2-core Zen 3 machine).
 """
 import math
 import sys
