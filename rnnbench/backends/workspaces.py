@@ -49,8 +49,9 @@ def _aligned_view(buffer, shape, dtype):
 
 
 class Workspaces:
-    """A pool of arrays keyed by shape and dtype, holding at most
-    ``max_bytes`` (beyond that, the least recently handed out leave it).
+    """A pool of buffers keyed by their size (an array of any shape and dtype
+    with as many bytes reuses a free one), holding at most ``max_bytes``
+    (beyond that, the least recently handed out leave it).
     Arrays under ``min_bytes`` are not pooled: the allocator serves those from
     memory it already has (glibc maps fresh pages only for blocks of 128 KiB
     and more, and raises that bound to the largest block freed)."""
