@@ -10,6 +10,17 @@ BLAS's own threads, which split each step's GEMM and leave the cell math to
 one core, the team splits everything, and each thread streams only its part
 of W_hh.
 
+The shares are fixed. Claiming each step's work in jobs of 2 or 4 unit
+panels instead, forward and backward (each member runs its own jobs from the
+front, then takes the others' from the back, through one atomic word per
+member), so that a core the host slows down does less, did not pay on the
+2-core Zen 3 VM. On one thread, where it can only cost, the forward took
+2-8% longer (LSTM, GRU and ReLU RNN, H = 256..512, B = 16..32): the cells
+cost 40% more a unit in runs of 32 units than of 512, and each job restarts
+the streams of W_hh. On two threads, in a slow phase of the host, it
+measured from 7% slower to 17% faster (batch 1), inside that phase's noise
+(identical code on both sides read up to 9% apart).
+
 :func:`run_team` starts the team: the calling thread is member 0, a
 persistent pool supplies the others (about 100 us to start a team of two on
 the 2-core Zen 3 machine: a pool submission and a thread waking up). BLAS's
