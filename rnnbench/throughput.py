@@ -11,7 +11,8 @@ CPU backends are timed by wall clock, interleaved (rnnbench.timing). A GPU
 backend (one with ``measure_phases``: numba-cuda) is timed with CUDA events on
 inputs already on the device, after the CPU backends of the same case; under
 the CUDA simulator it refuses (``check_timing``) and is reported unsupported.
-The GEMM peak is the CPU's, so % of peak means nothing for a GPU backend.
+The GEMM peak is the CPU's, measured again after each problem's timings, so
+% of peak means nothing for a GPU backend.
 """
 import time
 
@@ -23,29 +24,34 @@ from .flops import phase_flops
 from .phases import PHASES, phase_functions
 from .timing import time_interleaved
 
-_PEAK_CACHE = {}
+_GEMM_OPERANDS = {}
 
 
 def gemm_peak_gflops(dtype, n=1024, min_repeats=20, min_seconds=0.5):
     """Square n x n GEMM GFLOP/s through the BLAS the numba-cpu kernels use
     (np.dot inside Numba: SciPy's BLAS): the best of at least ``min_repeats``
-    calls and ``min_seconds`` of them, after one warm-up call. Measured once
-    per process and dtype. The best, not the median: on a shared machine the
-    peak is what the cores can do, and a few calls caught by a neighbour's
-    load (as 5 calls could be) would understate it and overstate % of peak."""
+    calls and ``min_seconds`` of them, after one warm-up call. Measured anew
+    at every call (only the operands are kept): :func:`measure_throughput`
+    measures it right after each problem's timings, so the peak sees the
+    state of a shared machine the problem saw. Measured once at the start of
+    a run instead, a host that was slow then and fast later gave 115-146%
+    "of peak" (2-core Zen 3 VM: sgemm 86 GFLOP/s at the start of a run, 186
+    in a normal phase). The best, not the median: the peak is what the cores
+    can do, and a few calls caught by a neighbour's load (as 5 calls could
+    be) would understate it and overstate % of peak."""
+    from .kernels.blas import gemm
     key = (np.dtype(dtype).name, n)
-    if key not in _PEAK_CACHE:
-        from .kernels.blas import gemm
+    if key not in _GEMM_OPERANDS:
         rng = np.random.default_rng(0)
-        a, b = (rng.standard_normal((n, n)).astype(dtype) for _ in range(2))
+        _GEMM_OPERANDS[key] = tuple(rng.standard_normal((n, n)).astype(dtype) for _ in range(2))
+    a, b = _GEMM_OPERANDS[key]
+    gemm(a, b)
+    samples = []
+    while len(samples) < min_repeats or sum(samples) < min_seconds:
+        start = time.perf_counter()
         gemm(a, b)
-        samples = []
-        while len(samples) < min_repeats or sum(samples) < min_seconds:
-            start = time.perf_counter()
-            gemm(a, b)
-            samples.append(time.perf_counter() - start)
-        _PEAK_CACHE[key] = 2 * n ** 3 / min(samples) / 1e9
-    return _PEAK_CACHE[key]
+        samples.append(time.perf_counter() - start)
+    return 2 * n ** 3 / min(samples) / 1e9
 
 
 def network_flops(net, T, batch, phase, convention):

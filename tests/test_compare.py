@@ -81,6 +81,45 @@ def test_measure_throughput_reports_correctness_and_flops():
             assert len(values["timings"][phase]["samples"]) >= 2
 
 
+def test_each_problem_gets_a_gemm_peak_measured_after_its_timings(monkeypatch):
+    """The peak is measured again for every problem, after its timed calls
+    (a shared machine's speed changes within a run), and its % of peak is
+    against that problem's own peak."""
+    import rnnbench.throughput as throughput
+    events, peaks = [], iter([50.0, 200.0])
+    real_time = throughput.time_interleaved
+
+    def timed(*args, **kwargs):
+        events.append("timings")
+        return real_time(*args, **kwargs)
+
+    def peak(dtype):
+        events.append("peak")
+        return next(peaks)
+    monkeypatch.setattr(throughput, "time_interleaved", timed)
+    monkeypatch.setattr(throughput, "gemm_peak_gflops", peak)
+    net = rb.RNN("rnn_tanh", 6, 8)
+    first, second = (measure_throughput(net, 5, 3, np.float64, ["numba-cpu"], min_repeats=2, min_seconds=0)
+                     ["numba-cpu"] for _ in range(2))
+    assert events == ["timings", "peak", "timings", "peak"]
+    for values, expected in ((first, 50.0), (second, 200.0)):
+        assert values["gemm_peak_gflops"] == expected
+        assert values["forward_backward_percent_of_peak"] == pytest.approx(
+            100 * values["forward_backward_gflops_full"] / expected)
+
+
+def test_gemm_peak_is_measured_at_every_call(monkeypatch):
+    """No cached result: each call times the GEMM again (best of its calls)."""
+    import rnnbench.kernels.blas as blas
+    import rnnbench.throughput as throughput
+    calls = []
+    real_gemm = blas.gemm
+    monkeypatch.setattr(blas, "gemm", lambda a, b: calls.append(1) or real_gemm(a, b))
+    for _ in range(2):
+        assert throughput.gemm_peak_gflops(np.float64, n=64, min_repeats=3, min_seconds=0) > 0
+    assert len(calls) == 2 * (1 + 3)  # a warm-up call and 3 timed ones, each time
+
+
 def test_measure_throughput_marks_what_a_backend_cannot_do():
     """torch: no backward split (its phases are None) and no skip-input mode (unsupported)."""
     net = rb.RNN("gru", 8, 8)

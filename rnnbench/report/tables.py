@@ -93,6 +93,12 @@ def _input_cell(q):
     return "skip" if q.get("input_mode") == "skip" else str(q.get("input_size", DASH))
 
 
+def _peak_range(values):
+    """'188' for one peak value, '172-188' for several."""
+    low, high = num(min(values)), num(max(values))
+    return low if low == high else f"{low}-{high}"
+
+
 def throughput_table(run):
     """DeepBench-style: one row per problem and backend."""
     problems = rd.problems(run.cases("throughput"))
@@ -110,10 +116,13 @@ def throughput_table(run):
                          num(v.get("forward_backward_percent_of_peak"), 2)))
     if not rows:
         return None
-    peaks = sorted({(str(c["params"].get("dtype")), c["values"]["gemm_peak_gflops"])
-                    for per in problems.values() for c in per.values()
-                    if rd.finite(c["values"].get("gemm_peak_gflops"))})
-    peak_text = ", ".join(f"{num(p)} GFLOP/s ({dtype})" for dtype, p in peaks) or "not recorded"
+    peaks = {}
+    for per in problems.values():
+        for c in per.values():
+            if rd.finite(c["values"].get("gemm_peak_gflops")):
+                peaks.setdefault(str(c["params"].get("dtype")), set()).add(c["values"]["gemm_peak_gflops"])
+    peak_text = ", ".join(_peak_range(values) + f" GFLOP/s ({dtype})"
+                          for dtype, values in sorted(peaks.items())) or "not recorded"
     return Table(
         "Median times per phase, throughput and share of the GEMM peak",
         ("Type", "Hidden", "Batch", "TimeSteps", "Input", "dtype", "backend",
@@ -124,8 +133,8 @@ def throughput_table(run):
                "pass (torch). bwd: fwd+bwd minus fwd (derived), comparable across backends. Input: input size, "
                "or 'skip' for DeepBench's skip-input mode.",
                "GFLOP/s of the forward+backward step under DeepBench's count (DB: recurrent GEMM only) and the "
-               "full count (input GEMM included); % peak: full count against the measured square-GEMM peak, "
-               f"{peak_text}."))
+               "full count (input GEMM included); % peak: full count against the square-GEMM peak measured "
+               f"right after each problem's timings, {peak_text}."))
 
 
 def ratios(run):
