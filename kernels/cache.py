@@ -7,11 +7,15 @@ an edit to cells.py alone the cache would go on serving the old cell math,
 silently. :func:`stamp_with_kernel_sources` adds a digest of every kernel
 source file to the stamp each cached function's index is checked against: an
 edit to any of them makes the index stale, and the function is compiled anew.
+The SIMD width the kernels are built for (:mod:`rnnbench.kernels.simd`; an
+environment variable can override the CPU's choice) joins the stamp too.
 (pip installs rewrite every file anyway; this guards editable installs.)
 """
 import functools
 import hashlib
 from pathlib import Path
+
+from .simd import VECTOR_BYTES
 
 KERNEL_DIR = Path(__file__).resolve().parent
 
@@ -34,7 +38,8 @@ def _installed_digest():
 
 def stamp_with_kernel_sources(namespace):
     """Extend the cache stamp of every cached Numba function in ``namespace``
-    (a module's globals) with the digest of the installed kernel sources."""
+    (a module's globals) with the digest of the installed kernel sources
+    and the SIMD width they are built for."""
     digest = _installed_digest()
     for obj in namespace.values():
         index = getattr(getattr(obj, "_cache", None), "_cache_file", None)  # numba.core.caching.IndexDataCacheFile
@@ -42,4 +47,4 @@ def stamp_with_kernel_sources(namespace):
             continue  # not cached (or a Numba whose cache is laid out differently; tests/test_kernel_cache.py notices)
         if getattr(obj, "py_func", None) is None or obj.py_func.__module__ != namespace.get("__name__"):
             continue  # defined elsewhere: its own module stamps it
-        index._source_stamp = (index._source_stamp, digest)
+        index._source_stamp = (index._source_stamp, digest, VECTOR_BYTES)

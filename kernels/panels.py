@@ -4,8 +4,9 @@ The per-step products of a recurrent layer multiply a small batch by the
 same weight T times: W_hh h_t forward, dgates_t W_hh backward. A BLAS gemm
 repacks that weight on every call, and splits each call over its own
 threads, which then sit idle through the cell math. Here the weight is
-packed once per layer call into panels of P rows (P = 2 SIMD vectors: 16
-float32 or 8 float64 elements), each panel stored k-major::
+packed once per layer call into panels of P rows (P = 2 SIMD vectors of
+VECTOR_BYTES, :mod:`rnnbench.kernels.simd`: 32 float32 or 16 float64
+elements with AVX-512, 16 or 8 with AVX2), each panel stored k-major::
 
     packed[(p K + k) P + r] = w[p P + r, k]     (zero past the last row)
 
@@ -23,7 +24,7 @@ copy in between.
 
 The micro-kernel (:func:`_make_micro_kernel`) holds an NR x P block of c in
 2 NR vector registers (NR <= ROWS = 6: 12 accumulators, 2 panel vectors and
-1 broadcast, within AVX2's 16 registers) and per k does 2 NR fused
+1 broadcast, within AVX2's 16 registers; AVX-512 has 32) and per k does 2 NR fused
 multiply-adds: panel row k (2 vector loads) times b[n, k] broadcast. Under
 ACCUMULATORS = 8 accumulators (NR < 4) the fused multiply-adds would wait on
 each other (4 cycles' latency, 2 a cycle: 8 in flight), so k is dealt
@@ -39,8 +40,14 @@ OpenBLAS's gemm on one thread and on two: [1024 x 256] by B = 32: 89-90
 against 79 and 144; [2048 x 512] by B = 16: 90-96 against 54-68 and 97;
 [4096 x 1024] by B = 16: 69-77 against 54 and 85; [1024 x 256] by B = 1:
 23-27 against 9 (bound by the L3 cache: 1 MiB is twice the L2; a gemv is
-about as fast). A prefetch of the next k-block from inside the micro-kernel
-(one cache line per k, in the first call on each k-block) made the LSTM
+about as fast). On the 2-core Zen 4 (AVX-512 on 256-bit units), one
+thread, float32, with 64-byte vectors: [1024 x 256] by B = 32 101-110,
+[2048 x 512] by B = 16 103-107 and by B = 64 103-111, [1024 x 256] by
+B = 1 39-40; with 32-byte vectors, the same code swung between 75 and 109
+from one process to the next (batch 1: 33-41); OpenBLAS (its SkylakeX
+kernels) on one thread 57-75. A prefetch of the next k-block from inside
+the micro-kernel (one cache line per k, in the first call on each k-block)
+made the LSTM
 forward 2-8% slower at H = 256..1024, B = 1..64, though it sped up the
 projection alone at H = 1024, where packed W_ih is 16 MiB.
 """
@@ -51,7 +58,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .cache import stamp_with_kernel_sources
-from .transpose import VECTOR_BYTES, store_transposed_block
+from .simd import VECTOR_BYTES
+from .transpose import store_transposed_block
 
 PANEL_VECTORS = 2     # vectors per panel row: P = 2 * VECTOR_BYTES / itemsize
 ROWS = 6              # batch rows per micro-kernel call, at most
@@ -67,14 +75,19 @@ def panel_width(a):
     return PANEL_VECTORS * VECTOR_BYTES // a.itemsize
 
 
+def panel_rows(dtype):
+    """P, the rows of a panel, for this dtype (:func:`panel_width` outside compiled code)."""
+    return PANEL_VECTORS * VECTOR_BYTES // np.dtype(dtype).itemsize
+
+
 def unit_panels(n, dtype):
     """ceil(n / P): the panels that hold n rows, for this dtype."""
-    return -(-n // (PANEL_VECTORS * VECTOR_BYTES // np.dtype(dtype).itemsize))
+    return -(-n // panel_rows(dtype))
 
 
 def packed_size(n, K, dtype):
     """Elements of n rows (or columns) of length K packed in panels."""
-    return unit_panels(n, dtype) * (PANEL_VECTORS * VECTOR_BYTES // np.dtype(dtype).itemsize) * K
+    return unit_panels(n, dtype) * panel_rows(dtype) * K
 
 
 @njit(inline="always")

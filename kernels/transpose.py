@@ -3,8 +3,9 @@
 Packing a weight's rows into panels (:func:`rnnbench.kernels.panels.pack_rows`)
 is a transpose. Written as a scalar loop, LLVM cannot vectorise it: one side
 is always read or written with a stride. :func:`store_transposed_block`
-instead loads a square block of N x N elements as N vectors (N = 32 bytes /
-itemsize: 8 float32 or 4 float64, one AVX register each), transposes it in
+instead loads a square block of N x N elements as N vectors (N =
+VECTOR_BYTES / itemsize, :mod:`rnnbench.kernels.simd`: with AVX-512 16
+float32 or 8 float64, with AVX2 8 or 4, one register each), transposes it in
 registers and stores it as N vectors.
 """
 from llvmlite import ir
@@ -12,7 +13,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-VECTOR_BYTES = 32
+from .simd import VECTOR_BYTES
 
 
 def _transpose_masks(n):

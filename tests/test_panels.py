@@ -10,7 +10,8 @@ from numba import njit
 import rnnbench as rb
 from cases import LENGTHS, assert_forward_close, assert_gradients_close, make_case, run_backward
 from rnnbench.kernels.panels import (K_BLOCK, ROWS, pack_columns, pack_rows, packed_size, panel_is_finite,
-                                     panel_product, panel_product_onto, unit_panels)
+                                     panel_product, panel_product_onto, panel_rows, panel_width, unit_panels)
+from rnnbench.kernels.simd import VECTOR_BYTES
 from rnnbench.kernels.team import share
 from rnnbench.kernels.transpose import store_transposed_block
 
@@ -18,13 +19,16 @@ DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 2e-6, np.float64: 1e-14}  # against a float64 product, relative to the largest term sum
 
 
-def _width(dtype):
-    return 64 // np.dtype(dtype).itemsize
+def _units(panels, dtype, last=5):
+    """A hidden size of ``panels`` unit panels of this dtype, the last one
+    holding ``last`` units (P = 32 float32 or 16 float64 with AVX-512, 16 or 8
+    with AVX2): the teams below split whole panels."""
+    return (panels - 1) * panel_rows(dtype) + last
 
 
 def _reference_panels(w):
     """w: [N, K] -> its rows packed in panels of P, zero-padded: panels[p, k, r] = w[p P + r, k]."""
-    P = _width(w.dtype)
+    P = panel_rows(w.dtype)
     n = -(-w.shape[0] // P)
     padded = np.zeros((n * P, w.shape[1]), w.dtype)
     padded[:w.shape[0]] = w
@@ -33,7 +37,7 @@ def _reference_panels(w):
 
 @njit(cache=False)
 def _pack_all_rows(w, packed):
-    P = 64 // w.itemsize
+    P = panel_width(w)
     for p in range((w.shape[0] + P - 1) // P):
         pack_rows(w, p * P, min(P, w.shape[0] - p * P), packed, p)
 
@@ -41,7 +45,7 @@ def _pack_all_rows(w, packed):
 @njit(cache=False)
 def _products(packed, K, b, c, bias, onto):
     """c[:, :N] (+)= b @ w.T, panel by panel (N = the packed rows)."""
-    P = 64 // b.itemsize
+    P = panel_width(b)
     N = c.shape[1]
     for p in range((N + P - 1) // P):
         if onto:
@@ -53,12 +57,12 @@ def _products(packed, K, b, c, bias, onto):
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("N,K", [(1, 1), (5, 3), (8, 8), (16, 16), (17, 9), (33, 100), (64, 256), (40, 513)])
 def test_packing_rows_and_columns_is_exact(dtype, N, K):
-    """pack_rows (transposed 8x8 / 4x4 blocks and scalar edges) and
+    """pack_rows (transposed square blocks and scalar edges) and
     pack_columns (of w.T) give exactly the reference panels, zero padding
     included, whatever the packed buffer held before."""
     w = np.random.default_rng(N * K).standard_normal((N, K)).astype(dtype)
     expected = _reference_panels(w)
-    assert expected.size == packed_size(N, K, dtype) == unit_panels(N, dtype) * _width(dtype) * K
+    assert expected.size == packed_size(N, K, dtype) == unit_panels(N, dtype) * panel_rows(dtype) * K
     rows = np.full(expected.size, np.nan, dtype)
     _pack_all_rows(w, rows)
     np.testing.assert_array_equal(rows, expected)
@@ -68,11 +72,13 @@ def test_packing_rows_and_columns_is_exact(dtype, N, K):
 
 
 def test_pack_columns_of_a_range_fills_only_its_panels():
-    w = np.arange(40 * 7, dtype=np.float32).reshape(7, 40)
-    packed = np.full(3 * 16 * 7, -1.0, np.float32)
-    pack_columns(w, 16, 40, packed, 1)  # columns 16..39: panels 1 and 2 (the second 8 wide)
-    np.testing.assert_array_equal(packed[:16 * 7], -1.0)
-    np.testing.assert_array_equal(packed[16 * 7:], _reference_panels(np.ascontiguousarray(w.T))[16 * 7:])
+    P = panel_rows(np.float32)
+    n = 2 * P + P // 2
+    w = np.arange(n * 7, dtype=np.float32).reshape(7, n)
+    packed = np.full(3 * P * 7, -1.0, np.float32)
+    pack_columns(w, P, n, packed, 1)  # columns P..n: panels 1 and 2 (the second P / 2 wide)
+    np.testing.assert_array_equal(packed[:P * 7], -1.0)
+    np.testing.assert_array_equal(packed[P * 7:], _reference_panels(np.ascontiguousarray(w.T))[P * 7:])
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
@@ -106,7 +112,7 @@ def test_panel_products_match_a_float64_product(dtype, rows, N, K, onto):
 def test_panel_is_finite_finds_one_nonfinite_element_anywhere(dtype, value):
     """Only the panel asked about counts: a non-finite element in its first,
     a middle or its last position, or in a neighbouring panel."""
-    K, P = 37, _width(dtype)
+    K, P = 37, panel_rows(dtype)
     packed = np.random.default_rng(0).standard_normal(3 * K * P).astype(dtype)
     packed[K * P - 1] = np.finfo(dtype).max  # large but finite: the panel still counts as finite
     assert [panel_is_finite(packed, p, K) for p in range(3)] == [True] * 3
@@ -123,9 +129,9 @@ def _transpose_at(src, i, j, dst, p, q):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 def test_store_transposed_block_writes_one_block(dtype):
-    n = 32 // np.dtype(dtype).itemsize
-    src = np.arange(20 * 30, dtype=dtype).reshape(20, 30)
-    dst = np.full((25, 40), -1.0, dtype)
+    n = VECTOR_BYTES // np.dtype(dtype).itemsize
+    src = np.arange(40 * 50, dtype=dtype).reshape(40, 50)
+    dst = np.full((45, 60), -1.0, dtype)
     _transpose_at(src, 3, 5, dst, 7, 11)
     expected = np.full_like(dst, -1.0)
     expected[7:7 + n, 11:11 + n] = src[3:3 + n, 5:5 + n].T
@@ -167,14 +173,15 @@ def _assert_agrees_with_numpy(case, lengths, rtol, truncations=("full",)):
 @pytest.mark.parametrize("team", [2, 3])
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-5)], ids=["f64", "f32"])
 def test_a_team_agrees_with_numpy(team_of, kind, team, dtype, rtol):
-    """Teams of 2 and 3 threads (H = 37: three unit panels, the last one
-    short, so a team of 3 holds one each and a team of 2 splits them 1 + 2),
+    """Teams of 2 and 3 threads (three unit panels, the last one short, so
+    a team of 3 holds one each and a team of 2 splits them 1 + 2),
     with padded samples, full BPTT, k-step truncation and chunks, one and
     two bidirectional layers."""
     team_of(team)
     lengths = np.array([6, 2, 5, 6, 1, 4, 3])
     for num_layers, bidirectional in [(1, False), (2, True)]:
-        case = make_case(kind, num_layers, bidirectional, dtype, T=6, B=7, I=11, H=37, weight_scale=None)
+        case = make_case(kind, num_layers, bidirectional, dtype, T=6, B=7, I=11, H=_units(3, dtype),
+                         weight_scale=None)
         _assert_agrees_with_numpy(case, lengths, rtol, ["full"] if bidirectional else ["full", "kstep:2", "chunk:3"])
 
 
@@ -196,7 +203,8 @@ def test_zero_initial_state_skips_no_term(team_of, kind, team, state0):
     team_of(team)
     lengths = np.array([6, 2, 5, 6, 1, 4, 3])
     for num_layers, bidirectional in [(1, False), (2, True)]:
-        case = make_case(kind, num_layers, bidirectional, np.float64, T=6, B=7, I=11, H=37, weight_scale=None)
+        case = make_case(kind, num_layers, bidirectional, np.float64, T=6, B=7, I=11, H=_units(3, np.float64),
+                         weight_scale=None)
         case = _zero_state(case, -1.0 if state0 == "-0" else 1.0)
         if state0 == "none":
             case["state0"] = None
@@ -248,11 +256,11 @@ def test_a_team_of_two_takes_a_weight_each_when_input_and_hidden_sizes_match(tea
 
 @pytest.mark.parametrize("kind", rb.KINDS)
 def test_a_team_with_a_member_that_owns_nothing(team_of, kind):
-    """More threads than unit panels (H = 20: two panels, team of 3): the
+    """More threads than unit panels (two panels, team of 3): the
     third member owns no units and no features but still meets the others at
     every barrier."""
     team_of(3)
-    case = make_case(kind, 1, False, np.float64, T=5, B=3, I=2, H=20, weight_scale=None)
+    case = make_case(kind, 1, False, np.float64, T=5, B=3, I=2, H=_units(2, np.float64, 4), weight_scale=None)
     _assert_agrees_with_numpy(case, LENGTHS, 1e-12, ["chunk:2"])
 
 
