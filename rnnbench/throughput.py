@@ -11,8 +11,9 @@ CPU backends are timed by wall clock, interleaved (rnnbench.timing). A GPU
 backend (one with ``measure_phases``: numba-cuda) is timed with CUDA events on
 inputs already on the device, after the CPU backends of the same case; under
 the CUDA simulator it refuses (``check_timing``) and is reported unsupported.
-The GEMM peak is the CPU's, measured again after each problem's timings, so
-% of peak means nothing for a GPU backend.
+The GEMM peak is the CPU's, measured again just before and just after each
+problem's timings (the better of the two), so % of peak means nothing for a
+GPU backend.
 """
 import time
 
@@ -32,13 +33,16 @@ def gemm_peak_gflops(dtype, n=1024, min_repeats=20, min_seconds=0.5):
     (np.dot inside Numba: SciPy's BLAS): the best of at least ``min_repeats``
     calls and ``min_seconds`` of them, after one warm-up call. Measured anew
     at every call (only the operands are kept): :func:`measure_throughput`
-    measures it right after each problem's timings, so the peak sees the
-    state of a shared machine the problem saw. Measured once at the start of
-    a run instead, a host that was slow then and fast later gave 115-146%
-    "of peak" (2-core Zen 3 VM: sgemm 86 GFLOP/s at the start of a run, 186
-    in a normal phase). The best, not the median: the peak is what the cores
-    can do, and a few calls caught by a neighbour's load (as 5 calls could
-    be) would understate it and overstate % of peak."""
+    measures it just before and just after each problem's timings and keeps
+    the better, so the peak sees the state of a shared machine the problem
+    saw. Measured once at the start of a run instead, a host that was slow
+    then and fast later gave 115-146% "of peak" (2-core Zen 3 VM: sgemm 86
+    GFLOP/s at the start of a run, 186 in a normal phase); measured only
+    after the timings, one slow moment gave 105 against 168-205 for the
+    other problems of the run, and 121% (Zen 4 VM). The best, not the
+    median: the peak is what the cores can do, and a few calls caught by a
+    neighbour's load (as 5 calls could be) would understate it and overstate
+    % of peak."""
     from .kernels.blas import gemm
     key = (np.dtype(dtype).name, n)
     if key not in _GEMM_OPERANDS:
@@ -117,11 +121,12 @@ def measure_throughput(net, T, batch, dtype, backends, seed=0, min_repeats=5, mi
             functions[(name, phase)] = fn
     if not first_s:
         return results
+    before = gemm_peak_gflops(dtype)
     timings = time_interleaved(functions, min_repeats=min_repeats, min_seconds=min_seconds, max_repeats=max_repeats,
                                settle_s=settle_s, warmup_s=warmup_s) if functions else {}
     for name, per_phase in device_timings.items():
         timings.update({(name, phase): t for phase, t in per_phase.items()})
-    peak = gemm_peak_gflops(dtype)
+    peak = max(before, gemm_peak_gflops(dtype))  # the better of just before and just after the timings
     for name in first_s:
         mine = {phase: timings.get((name, phase)) for phase in PHASES}
         fwd, both = mine["forward"], mine["forward_backward"]

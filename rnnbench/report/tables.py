@@ -134,7 +134,7 @@ def throughput_table(run):
                "or 'skip' for DeepBench's skip-input mode.",
                "GFLOP/s of the forward+backward step under DeepBench's count (DB: recurrent GEMM only) and the "
                "full count (input GEMM included); % peak: full count against the square-GEMM peak measured "
-               f"right after each problem's timings, {peak_text}."))
+               f"just before and after each problem's timings (the better of the two), {peak_text}."))
 
 
 def ratios(run):
