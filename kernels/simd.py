@@ -7,9 +7,12 @@ compiles for has AVX-512F, else 32 (AVX2). On the 2-core Zen 4 machine
 (AVX-512 on 256-bit units: the same fused multiply-adds a cycle either way),
 the 64-byte build ran one thread's per-step products at 101-111 GFLOP/s
 where the 32-byte one swung between 75 and 109, and, in one process,
-alternating the two, the LSTM forward 1.13-1.25x faster at H = 256..512,
-B = 16..64 and 1.2x at batch 1 (the results are bit for bit the same: each
-output's sum runs in the same order).
+alternating the two (two threads), the LSTM forward 1.20-1.42x faster at
+H = 256..1024, B = 16..64, the vanilla RNN's and the GRU's at B = 32
+1.07-1.18x, batch 1 0.89-1.21x (inside this host's noise); the results are
+bit for bit the same: each output's sum runs in the same order. Eight rows
+a micro-kernel call instead of six (AVX-512 has the registers for them)
+measured 0.97-1.09x, within that noise: not kept.
 
 ``RNNBENCH_SIMD_BYTES`` (32 or 64), read once at import, overrides the
 choice: to compare the two, or to test the width a machine would not pick.

@@ -51,7 +51,9 @@ def test_the_other_width_passes_the_panel_and_team_tests(tmp_path):
     check = (f"from rnnbench.kernels import simd, panels; import numpy as np; "
              f"assert simd.VECTOR_BYTES == {other}, simd.VECTOR_BYTES; "
              f"assert panels.panel_rows(np.float32) == {other // 2}")
-    subprocess.run([sys.executable, "-c", check], env=env, check=True, timeout=120)
+    # from tmp_path: in the repository root, -c would import the source tree's rnnbench/ (no kernels/ in it)
+    # instead of the installed package
+    subprocess.run([sys.executable, "-c", check], cwd=tmp_path, env=env, check=True, timeout=120)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(TESTS / "test_panels.py")]
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     tail = (result.stdout + result.stderr)[-6000:]
