@@ -24,8 +24,8 @@ copy in between.
 
 The micro-kernel (:func:`_make_micro_kernel`) holds an NR x P block of c in
 2 NR vector registers (NR <= ROWS = 6: 12 accumulators, 2 panel vectors and
-1 broadcast, within AVX2's 16 registers; AVX-512 has 32) and per k does 2 NR fused
-multiply-adds: panel row k (2 vector loads) times b[n, k] broadcast. Under
+1 broadcast, within AVX2's 16 registers; AVX-512 has 32) and per k does 2 NR
+fused multiply-adds: panel row k (2 vector loads) times b[n, k] broadcast. Under
 ACCUMULATORS = 8 accumulators (NR < 4) the fused multiply-adds would wait on
 each other (4 cycles' latency, 2 a cycle: 8 in flight), so k is dealt
 round-robin to ceil(8 / 2 NR) sets of accumulators, added at the end: with
@@ -47,9 +47,9 @@ B = 1 39-40; with 32-byte vectors, the same code swung between 75 and 109
 from one process to the next (batch 1: 33-41); OpenBLAS (its SkylakeX
 kernels) on one thread 57-75. A prefetch of the next k-block from inside
 the micro-kernel (one cache line per k, in the first call on each k-block)
-made the LSTM
-forward 2-8% slower at H = 256..1024, B = 1..64, though it sped up the
-projection alone at H = 1024, where packed W_ih is 16 MiB.
+made the LSTM forward 2-8% slower at H = 256..1024, B = 1..64 (Zen 3),
+though it sped up the projection alone at H = 1024, where packed W_ih is
+16 MiB.
 """
 import numpy as np
 from llvmlite import ir
