@@ -10,6 +10,23 @@ results added straight into the batch-major rows the cells read); the
 weight gradients go through SciPy's BLAS
 (:func:`rnnbench.kernels.blas.gemm_rows`), one thread per member.
 
+Where the LSTM forward's time goes (two threads, float32, on the 2-core Zen
+4, the parts timed interleaved in one process): H = 256, B = 32, T = 100
+19.4 ms = the projection 8.7 (194 GFLOP/s) + the steps 11.1 (products 9.0
+at 187 GFLOP/s, cells 2.1, 2.6 ns a unit; 1.9 in L1); H = 512, B = 16, T =
+25 9.8 = 4.6 + 4.9 (cells 0.5); B = 64, T = 50 71.4 = 33.1 + 36.6 (cells
+3.7). The micro-kernel alone, its panels in L2, runs at 214-221 on the two
+cores. Tried against this loop (before UNIT_GROUP, below) and not kept
+(time ratios, same process, interleaved; below 1 = faster): the input
+projection moved into the time loop, per step onto the member's own columns
+(0.95 at H = 256, B = 32; 1.01 at H = 512; 1.11 at H = 1024, B = 16; 1.06
+at B = 8: both weights then stream through L2 every step); the projection
+split by units, so that a member's steps read only what it wrote and no
+barrier follows it (0.98-1.02); a software prefetch of xp[t + 1] during
+step t, before the products or before the cells (0.98-1.03); the products
+and cells of a step in groups of 6 to 18 rows, so the cells read L1
+(1.09-1.33: the cell loops over the groups' strided views vectorise worse).
+
 Each function runs as ``member`` of a ``team`` of threads
 (:mod:`rnnbench.kernels.team`; member 0 of 1 runs alone) and does its share:
 the time loops split by hidden units u0..u1 (P-aligned, P the panel width):
@@ -47,6 +64,17 @@ from .cells import (GRU, LSTM, RNN_RELU, gru_cell, gru_cell_backward, lstm_cell_
 from .panels import (pack_columns, pack_rows, panel_count, panel_is_finite, panel_product, panel_width,
                      panels_product_onto)
 from .team import barrier, share
+
+# Unit panels whose products (every gate's) a forward step runs before their
+# cells, group by group, so that the cells read pre-activations the products
+# have just written, from L1 rather than L2: 64 units of float32 at AVX-512
+# (LSTM at B = 32: 32 KB of xp). Two threads, Zen 4, one process, against all
+# the member's products before all its cells (three interleaved runs, the
+# same results bit for bit): LSTM H = 256, B = 32 0.985-1.005; H = 512,
+# B = 16 0.957-0.994, B = 64 0.916-0.971; H = 1024, B = 16 0.937-0.958;
+# B = 8 and batch 1 0.97-1.01; GRU and vanilla RNN 0.99-1.00. One panel a
+# group: 0.96-1.04; three: 0.97-1.01.
+UNIT_GROUP = 2
 
 
 def projection_bias(kind, b_ih, b_hh):
@@ -153,8 +181,9 @@ def _input_projection(skip_input, x, w_ih, bias, xp, packed_ih, f0, f1):
 def forward_layer(kind, skip_input, x, w_ih, bias, w_hh, b_hh, lengths, xp, hs, cs, hn_lin, packed, packed_ih,
                   member, team, sync):
     """Run all T steps of one layer: xp = bias + x W_ih^T for all steps at
-    once, then per step the recurrent product W_hh h_t added into the step's
-    pre-activations (GRU: its n block into hn_lin, with b_hn), and the cell.
+    once, then per step, UNIT_GROUP unit panels at a time, the recurrent
+    product W_hh h_t added into the step's pre-activations (GRU: its n block
+    into hn_lin, with b_hn), and the cell.
     ``bias``: [GH], b_ih + b_hh (:func:`projection_bias`). Step 0's product
     is not computed where it is exactly 0: h0 = 0 and the member's panels
     of W_hh finite: 1 / T of the products (LSTM forward, two threads, one
@@ -200,22 +229,25 @@ def forward_layer(kind, skip_input, x, w_ih, bias, w_hh, b_hh, lengths, xp, hs, 
     barrier(sync, 0, team)  # every member's share of xp is written
     padded_from = lengths.min()
     for t in range(T):
-        for g in range(GH // H if t > 0 or first_product else 0):
-            for q in range(q0, q1):
-                if kind == GRU and g == 2:  # W_hn h + b_hn is kept apart; W_hr h, W_hz h join xp
-                    panel_product(packed, g * blocks + q, H, hs[t], hn_lin[t], q * P, min(P, H - q * P))
-                else:
-                    panel_product(packed, g * blocks + q, H, hs[t], xp[t], g * H + q * P, min(P, H - q * P))
         if t >= padded_from:  # padded samples carry their state; the cell overwrites the active ones
             hs[t + 1, :, u0:u1] = hs[t, :, u0:u1]
             if kind == LSTM:
                 cs[t + 1, :, u0:u1] = cs[t, :, u0:u1]
-        if kind == LSTM:
-            _lstm_step(t, xp, lengths, hs, cs, u0, u1)
-        elif kind == GRU:
-            _gru_step(t, xp, lengths, hs, hn_lin, u0, u1)
-        else:
-            _rnn_step(t, kind == RNN_RELU, xp, lengths, hs, u0, u1)
+        for qa in range(q0, q1, UNIT_GROUP):  # the products of a group's gates, then its cells (see UNIT_GROUP)
+            qb = min(q1, qa + UNIT_GROUP)
+            for q in range(qa, qb):
+                for g in range(GH // H if t > 0 or first_product else 0):
+                    if kind == GRU and g == 2:  # W_hn h + b_hn is kept apart; W_hr h, W_hz h join xp
+                        panel_product(packed, g * blocks + q, H, hs[t], hn_lin[t], q * P, min(P, H - q * P))
+                    else:
+                        panel_product(packed, g * blocks + q, H, hs[t], xp[t], g * H + q * P, min(P, H - q * P))
+            v0, v1 = qa * P, min(u1, qb * P)
+            if kind == LSTM:
+                _lstm_step(t, xp, lengths, hs, cs, v0, v1)
+            elif kind == GRU:
+                _gru_step(t, xp, lengths, hs, hn_lin, v0, v1)
+            else:
+                _rnn_step(t, kind == RNN_RELU, xp, lengths, hs, v0, v1)
         barrier(sync, t + 1, team)  # all of h_t is written before the next product reads it
 
 
