@@ -61,7 +61,7 @@ from .blas import gemm_rows
 from .cache import stamp_with_kernel_sources
 from .cells import (GRU, LSTM, RNN_RELU, gru_cell, gru_cell_backward, lstm_cell_backward, lstm_gates,
                     lstm_state, rnn_cell, rnn_cell_backward)
-from .panels import (pack_columns, pack_rows, panel_count, panel_is_finite, panel_product, panel_width,
+from .panels import (pack_columns, pack_rows, panel_count, panel_is_finite, panel_width, panels_product,
                      panels_product_onto)
 from .team import barrier, share
 
@@ -235,13 +235,12 @@ def forward_layer(kind, skip_input, x, w_ih, bias, w_hh, b_hh, lengths, xp, hs, 
                 cs[t + 1, :, u0:u1] = cs[t, :, u0:u1]
         for qa in range(q0, q1, UNIT_GROUP):  # the products of a group's gates, then its cells (see UNIT_GROUP)
             qb = min(q1, qa + UNIT_GROUP)
-            for q in range(qa, qb):
-                for g in range(GH // H if t > 0 or first_product else 0):
-                    if kind == GRU and g == 2:  # W_hn h + b_hn is kept apart; W_hr h, W_hz h join xp
-                        panel_product(packed, g * blocks + q, H, hs[t], hn_lin[t], q * P, min(P, H - q * P))
-                    else:
-                        panel_product(packed, g * blocks + q, H, hs[t], xp[t], g * H + q * P, min(P, H - q * P))
             v0, v1 = qa * P, min(u1, qb * P)
+            for g in range(GH // H if t > 0 or first_product else 0):
+                if kind == GRU and g == 2:  # W_hn h + b_hn is kept apart; W_hr h, W_hz h join xp
+                    panels_product(packed, g * blocks + qa, H, hs[t], hn_lin[t], v0, v1 - v0)
+                else:
+                    panels_product(packed, g * blocks + qa, H, hs[t], xp[t], g * H + v0, v1 - v0)
             if kind == LSTM:
                 _lstm_step(t, xp, lengths, hs, cs, v0, v1)
             elif kind == GRU:
@@ -347,7 +346,7 @@ def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, 
     GH = dpre_ih.shape[2]
     P = panel_width(dh)
     u0, u1 = share(H, P, team, member)
-    q0, q1 = u0 // P, (u1 + P - 1) // P
+    q0 = u0 // P  # the member's first unit panel
     if pack and u1 > u0:
         pack_columns(w_hh, u0, u1, packed, q0)
     episode = 0
@@ -373,8 +372,8 @@ def backward_layer(kind, skip_input, t0, t1, chunk, dy, d_hn, d_cn, lengths, x, 
             _rnn_step_backward(t, kind == RNN_RELU, lengths, hs, dh, dpre_ih, u0, u1)
         barrier(sync, episode, team)  # all of dpre_hh[t] is written before the product reads it
         episode += 1
-        for q in range(q0, q1):  # padded samples' rows of dpre_hh[t] are zero: their dh is carried
-            panel_product(packed, q, GH, dpre_hh[t], dh, q * P, min(P, H - q * P))
+        # padded samples' rows of dpre_hh[t] are zero: their dh is carried
+        panels_product(packed, q0, GH, dpre_hh[t], dh, u0, u1 - u0)
     if dx.shape[0] == 0:
         return
     barrier(sync, episode, team)  # every step's dpre_ih is written before dx reads it

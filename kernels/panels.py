@@ -17,15 +17,23 @@ b::
 
     c[n, c_col + r] += sum_k b[n, k] packed[(p K + k) P + r],   r < ncols
 
-(:func:`panel_product_onto`: the same onto a bias instead of c), so a team
-of threads can split a product by panels and each thread add its part
-straight into the batch-major rows the cell math reads, with no transposed
-copy in between.
+(:func:`panel_product_onto`: the same onto a bias instead of c;
+:func:`panels_product` and :func:`panels_product_onto` over a run of
+panels), so a team of threads can split a product by panels and each thread
+add its part straight into the batch-major rows the cell math reads, with no
+transposed copy in between.
 
 The micro-kernel (:func:`_make_micro_kernel`) holds an NR x P block of c in
 2 NR vector registers (NR <= ROWS = 6: 12 accumulators, 2 panel vectors and
-1 broadcast, within AVX2's 16 registers; AVX-512 has 32) and per k does 2 NR
-fused multiply-adds: panel row k (2 vector loads) times b[n, k] broadcast. Under
+1 broadcast, within AVX2's 16 registers) and per k does 2 NR fused
+multiply-adds: panel row k (2 vector loads) times b[n, k] broadcast. With
+AVX-512's 32 registers (PANEL_PAIRS), the runs of panels take two whole
+panels a call: an NR x 2P block in 4 NR registers (24 accumulators, 4 panel
+vectors, 1 broadcast), each broadcast and each load of b serving twice the
+fused multiply-adds. Two threads, Zen 4, one process against one panel a
+call: the input projection alone 0.90-0.94 of the time (H = 256..1024), the
+forward 0.93-0.96 (LSTM at B >= 16), 0.91 (LSTM, batch 1), 0.94-0.99 (GRU,
+vanilla RNN). Under
 ACCUMULATORS = 8 accumulators (NR < 4) the fused multiply-adds would wait on
 each other (4 cycles' latency, 2 a cycle: 8 in flight), so k is dealt
 round-robin to ceil(8 / 2 NR) sets of accumulators, added at the end: with
@@ -70,6 +78,7 @@ ACCUMULATORS = 8      # vector accumulators per micro-kernel call, at least: FMA
 K_BLOCK = 256         # reduction length per micro-kernel call, at most
 PACK_ROWS = 64        # rows of w per block of pack_columns
 ROW_BLOCK = 48        # rows of b per pass over the panels in panels_product_onto (8 micro-kernel calls)
+PANEL_PAIRS = VECTOR_BYTES == 64  # panels_product_onto's calls span two panels: 6 x 4 accumulators fit AVX-512's 32 registers
 
 
 @njit(inline="always")
@@ -106,16 +115,20 @@ def _item_pointer(context, builder, ty, value, indices):
                                      cgutils.unpack_tuple(builder, arr.strides), ty.layout, indices)
 
 
-def _make_micro_kernel(nr):
-    """The micro-kernel for nr rows of the batch (an intrinsic per nr, so the
-    accumulators are a fixed set of registers)."""
+def _make_micro_kernel(nr, panels=1):
+    """The micro-kernel for nr rows of the batch and ``panels`` adjacent
+    panels (an intrinsic per nr and panels, so the accumulators are a fixed
+    set of registers)."""
 
     @intrinsic
-    def micro_kernel(typingctx, packed, a0, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step):
-        """c[c_row + j, c_col + r] = onto[onto_row + j onto_step, c_col + r]
-        + sum_{k < K} packed[a0 + k P + r] b[b_row + j, b_col + k] for j < nr,
-        r < ncols (<= P): ``onto`` is c itself (onto_row = c_row, onto_step =
-        1) to accumulate, or a row of initial values (a bias: onto_step = 0).
+    def micro_kernel(typingctx, packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row,
+                     onto_step):
+        """c[c_row + j, c_col + q P + r] = onto[onto_row + j onto_step, c_col
+        + q P + r] + sum_{k < K} packed[a0 + q stride + k P + r] b[b_row + j,
+        b_col + k] for j < nr, q < panels and q P + r < ncols (<= panels P):
+        ``onto`` is c itself (onto_row = c_row, onto_step = 1) to accumulate,
+        or a row of initial values (a bias: onto_step = 0); ``stride``: the
+        distance between the panels (K P for whole panels of length K).
         packed: 1-D contiguous; b, c, onto: 2-D, unit stride along their last
         axis; one float dtype. Bounds are the caller's to check."""
         arrays = (packed, b, c, onto)
@@ -126,10 +139,11 @@ def _make_micro_kernel(nr):
         dtype = packed.dtype
         lanes = VECTOR_BYTES // (dtype.bitwidth // 8)
         width = PANEL_VECTORS * lanes
-        sig = types.none(packed, a0, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
+        vectors = PANEL_VECTORS * panels  # accumulators a row of the batch
+        sig = types.none(packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
 
         def codegen(context, builder, signature, args):
-            packed_ty, b_ty, c_ty, onto_ty = (signature.args[i] for i in (0, 3, 6, 10))
+            packed_ty, b_ty, c_ty, onto_ty = (signature.args[i] for i in (0, 4, 7, 11))
             intp = context.get_value_type(types.intp)
             i32 = ir.IntType(32)
             scalar = context.get_value_type(dtype)
@@ -145,26 +159,28 @@ def _make_micro_kernel(nr):
             def vector(ptr, v):
                 return builder.bitcast(builder.gep(ptr, [const(v * lanes)]), vec.as_pointer())
 
-            a0_, K_, brow, bcol, crow, ccol, ncols_, orow, ostep = (index(i) for i in (1, 2, 4, 5, 7, 8, 9, 11, 12))
+            a0_, stride_, K_, brow, bcol, crow, ccol, ncols_, orow, ostep = (index(i) for i in
+                                                                             (1, 2, 3, 5, 6, 8, 9, 10, 12, 13))
             fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vec, [vec] * 3),
                                                  "llvm.fma.v%df%d" % (lanes, dtype.bitwidth))
             zero = ir.Constant(vec, [ir.Constant(scalar, 0.0)] * lanes)
             undef = ir.Constant(vec, ir.Undefined)
             splat = ir.Constant(ir.VectorType(i32, lanes), [ir.Constant(i32, 0)] * lanes)
-            chains = -(-ACCUMULATORS // (PANEL_VECTORS * nr))  # accumulator sets, each summing every chains-th k
-            accs = [[[cgutils.alloca_once_value(builder, zero) for _ in range(PANEL_VECTORS)] for _ in range(nr)]
+            chains = -(-ACCUMULATORS // (vectors * nr))  # accumulator sets, each summing every chains-th k
+            accs = [[[cgutils.alloca_once_value(builder, zero) for _ in range(vectors)] for _ in range(nr)]
                     for _ in range(chains)]
-            panel = _item_pointer(context, builder, packed_ty, args[0], [a0_])
-            b_rows = [_item_pointer(context, builder, b_ty, args[3], [builder.add(brow, const(j)), bcol])
+            starts = [_item_pointer(context, builder, packed_ty, args[0], [builder.add(a0_, builder.mul(stride_, const(q)))])
+                      for q in range(panels)]
+            b_rows = [_item_pointer(context, builder, b_ty, args[4], [builder.add(brow, const(j)), bcol])
                       for j in range(nr)]
 
-            def multiply_add(k, acc):  # acc += panel row k times b[., k]: 2 nr fused multiply-adds
-                row = builder.gep(panel, [builder.mul(k, const(width))])
-                ws = [builder.load(vector(row, v), align=align) for v in range(PANEL_VECTORS)]
+            def multiply_add(k, acc):  # acc += the panels' row k times b[., k]: vectors nr fused multiply-adds
+                rows = [builder.gep(start, [builder.mul(k, const(width))]) for start in starts]
+                ws = [builder.load(vector(row, v), align=align) for row in rows for v in range(PANEL_VECTORS)]
                 for j in range(nr):
                     s = builder.load(builder.gep(b_rows[j], [k]))
                     s = builder.shuffle_vector(builder.insert_element(undef, s, ir.Constant(i32, 0)), undef, splat)
-                    for v in range(PANEL_VECTORS):
+                    for v in range(vectors):
                         builder.store(builder.call(fma, [ws[v], s, builder.load(acc[j][v])]), acc[j][v])
 
             rounds = builder.sdiv(K_, const(chains))
@@ -175,24 +191,24 @@ def _make_micro_kernel(nr):
             done = builder.mul(rounds, const(chains))
             with cgutils.for_range(builder, builder.sub(K_, done)) as loop:
                 multiply_add(builder.add(done, loop.index), accs[0])
-            sums = [[builder.load(accs[0][j][v]) for v in range(PANEL_VECTORS)] for j in range(nr)]
+            sums = [[builder.load(accs[0][j][v]) for v in range(vectors)] for j in range(nr)]
             for chain in range(1, chains):
-                sums = [[builder.fadd(sums[j][v], builder.load(accs[chain][j][v])) for v in range(PANEL_VECTORS)]
+                sums = [[builder.fadd(sums[j][v], builder.load(accs[chain][j][v])) for v in range(vectors)]
                         for j in range(nr)]
-            c_rows = [_item_pointer(context, builder, c_ty, args[6], [builder.add(crow, const(j)), ccol])
+            c_rows = [_item_pointer(context, builder, c_ty, args[7], [builder.add(crow, const(j)), ccol])
                       for j in range(nr)]
-            onto_rows = [_item_pointer(context, builder, onto_ty, args[10],
+            onto_rows = [_item_pointer(context, builder, onto_ty, args[11],
                                        [builder.add(orow, builder.mul(ostep, const(j))), ccol]) for j in range(nr)]
-            with builder.if_else(builder.icmp_signed("==", ncols_, const(width))) as (whole, part):
+            with builder.if_else(builder.icmp_signed("==", ncols_, const(width * panels))) as (whole, part):
                 with whole:  # every row as vectors
                     for j in range(nr):
-                        for v in range(PANEL_VECTORS):
+                        for v in range(vectors):
                             total = builder.fadd(builder.load(vector(onto_rows[j], v), align=align), sums[j][v])
                             builder.store(total, vector(c_rows[j], v), align=align)
                 with part:  # the last panel of a block of rows: the first ncols elements only
-                    spill = cgutils.alloca_once(builder, scalar, size=width)
+                    spill = cgutils.alloca_once(builder, scalar, size=width * panels)
                     for j in range(nr):
-                        for v in range(PANEL_VECTORS):
+                        for v in range(vectors):
                             builder.store(sums[j][v], vector(spill, v), align=align)
                         with cgutils.for_range(builder, ncols_) as lane:
                             total = builder.fadd(builder.load(builder.gep(onto_rows[j], [lane.index])),
@@ -205,23 +221,31 @@ def _make_micro_kernel(nr):
     return micro_kernel
 
 
-_k1, _k2, _k3, _k4, _k5, _k6 = (_make_micro_kernel(nr) for nr in range(1, ROWS + 1))
+def _rows_dispatch(panels):
+    """_rows_block(nr, ...): the micro-kernel for nr (1..ROWS) rows over
+    ``panels`` adjacent panels, chosen at run time."""
+    k1, k2, k3, k4, k5, k6 = (_make_micro_kernel(nr, panels) for nr in range(1, ROWS + 1))
+
+    @njit(inline="always")
+    def rows_block(nr, packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step):
+        if nr == 6:
+            k6(packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
+        elif nr == 5:
+            k5(packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
+        elif nr == 4:
+            k4(packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
+        elif nr == 3:
+            k3(packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
+        elif nr == 2:
+            k2(packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
+        else:
+            k1(packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
+
+    return rows_block
 
 
-@njit(inline="always")
-def _rows_block(nr, packed, a0, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step):
-    if nr == 6:
-        _k6(packed, a0, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
-    elif nr == 5:
-        _k5(packed, a0, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
-    elif nr == 4:
-        _k4(packed, a0, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
-    elif nr == 3:
-        _k3(packed, a0, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
-    elif nr == 2:
-        _k2(packed, a0, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
-    else:
-        _k1(packed, a0, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
+_rows_block = _rows_dispatch(1)
+_pair_rows_block = _rows_dispatch(2)
 
 
 @intrinsic
@@ -317,19 +341,24 @@ def pack_columns(w, c0, c1, packed, p0):
 
 
 @njit(inline="always")
-def _product(packed, p, K, b, c, c_col, ncols, first, first_step):
-    """The k-blocks of panel p against every row of b, the first onto
-    ``first`` (see the micro-kernel's ``onto``), the others onto c."""
+def _product(pair, packed, p, K, b, c, c_col, ncols, first, first_step):
+    """The k-blocks of panel p (with ``pair``, panels p and p + 1, whole:
+    ncols = 2 P) against every row of b, the first onto ``first`` (see the
+    micro-kernel's ``onto``), the others onto c."""
     N = b.shape[0]
     P = panel_width(packed)
-    base = p * K * P
-    for n0 in range(0, N, ROWS):
-        _rows_block(min(ROWS, N - n0), packed, base, min(K, K_BLOCK), b, n0, 0, c, n0, c_col, ncols,
-                    first, n0 * first_step, first_step)
-    for k0 in range(K_BLOCK, K, K_BLOCK):
+    base, stride = p * K * P, K * P
+    for k0 in range(0, K, K_BLOCK):
+        kn = min(K_BLOCK, K - k0)
+        onto, onto_step = (first, first_step) if k0 == 0 else (c, 1)
         for n0 in range(0, N, ROWS):
-            _rows_block(min(ROWS, N - n0), packed, base + k0 * P, min(K_BLOCK, K - k0), b, n0, k0, c, n0, c_col,
-                        ncols, c, n0, 1)
+            nr = min(ROWS, N - n0)
+            if pair:
+                _pair_rows_block(nr, packed, base + k0 * P, stride, kn, b, n0, k0, c, n0, c_col, ncols, onto,
+                                 n0 * onto_step, onto_step)
+            else:
+                _rows_block(nr, packed, base + k0 * P, stride, kn, b, n0, k0, c, n0, c_col, ncols, onto,
+                            n0 * onto_step, onto_step)
 
 
 @njit(cache=True, error_model="numpy")
@@ -338,7 +367,21 @@ def panel_product(packed, p, K, b, c, c_col, ncols):
     of b ([N, >= K]) and c ([N, >= c_col + ncols]), both with rows of unit
     stride; panel p of ``packed`` is [K, P] (:func:`pack_rows`,
     :func:`pack_columns`)."""
-    _product(packed, p, K, b, c, c_col, ncols, c, 1)
+    _product(False, packed, p, K, b, c, c_col, ncols, c, 1)
+
+
+@njit(cache=True, error_model="numpy")
+def panels_product(packed, p, K, b, c, c_col, ncols):
+    """c[:, c_col:c_col + ncols] += b[:, :K] @ panels p, p + 1, ... (P
+    columns each, the last ones up to ncols): :func:`panel_product` over
+    those panels, two whole panels a micro-kernel call where PANEL_PAIRS."""
+    P = panel_width(packed)
+    for done in range(0, ncols, 2 * P if PANEL_PAIRS else P):
+        if PANEL_PAIRS and ncols - done >= 2 * P:
+            _product(True, packed, p + done // P, K, b, c, c_col + done, 2 * P, c, 1)
+        else:
+            for q in range(done, min(ncols, done + (2 * P if PANEL_PAIRS else P)), P):
+                panel_product(packed, p + q // P, K, b, c, c_col + q, min(P, ncols - q))
 
 
 @njit(cache=True, error_model="numpy")
@@ -346,22 +389,30 @@ def panel_product_onto(packed, p, K, b, bias, c, c_col, ncols):
     """c[:, c_col:c_col + ncols] = bias[c_col:c_col + ncols] + b[:, :K] @
     panel_p[:, :ncols]: :func:`panel_product` onto a bias instead of c's old
     content (which is not read)."""
-    _product(packed, p, K, b, c, c_col, ncols, bias.reshape((1, bias.shape[0])), 0)
+    _product(False, packed, p, K, b, c, c_col, ncols, bias.reshape((1, bias.shape[0])), 0)
 
 
 @njit(cache=True, error_model="numpy")
 def panels_product_onto(packed, K, b, bias, c, c0, c1):
     """c[:, c0:c1] = bias[c0:c1] + b[:, :K] @ the panels of columns c0..c1
     (c0 a multiple of P; panel c // P holds columns c .. c + P) for every
-    row of b: :func:`panel_product_onto` over all those panels, ROW_BLOCK
-    rows of b at a time (they stay in cache while every panel passes over
-    them), for the products of many rows (the input projection, dx)."""
+    row of b, ROW_BLOCK rows of b at a time (they stay in cache while every
+    panel passes over them), two whole panels a micro-kernel call where
+    PANEL_PAIRS, else one (:func:`panel_product_onto`): for the products of
+    many rows (the input projection, dx)."""
     N = b.shape[0]
     P = panel_width(packed)
+    onto = bias.reshape((1, bias.shape[0]))
     for n0 in range(0, N, ROW_BLOCK):
         n1 = min(N, n0 + ROW_BLOCK)
-        for col in range(c0, c1, P):
-            panel_product_onto(packed, col // P, K, b[n0:n1], bias, c[n0:n1], col, min(P, c1 - col))
+        col = c0
+        while col < c1:
+            if PANEL_PAIRS and col + 2 * P <= c1:
+                _product(True, packed, col // P, K, b[n0:n1], c[n0:n1], col, 2 * P, onto, 0)
+                col += 2 * P
+            else:
+                _product(False, packed, col // P, K, b[n0:n1], c[n0:n1], col, min(P, c1 - col), onto, 0)
+                col += P
 
 
 stamp_with_kernel_sources(globals())  # see kernels/cache.py

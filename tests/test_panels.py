@@ -10,7 +10,8 @@ from numba import njit
 import rnnbench as rb
 from cases import LENGTHS, assert_forward_close, assert_gradients_close, make_case, run_backward
 from rnnbench.kernels.panels import (K_BLOCK, ROWS, pack_columns, pack_rows, packed_size, panel_is_finite,
-                                     panel_product, panel_product_onto, panel_rows, panel_width, unit_panels)
+                                     panel_product, panel_product_onto, panel_rows, panel_width, panels_product,
+                                     panels_product_onto, unit_panels)
 from rnnbench.kernels.simd import VECTOR_BYTES
 from rnnbench.kernels.team import share
 from rnnbench.kernels.transpose import store_transposed_block
@@ -42,16 +43,26 @@ def _pack_all_rows(w, packed):
         pack_rows(w, p * P, min(P, w.shape[0] - p * P), packed, p)
 
 
+MODES = ["accumulate", "onto-bias", "panels-accumulate", "panels-onto-bias"]
+
+
 @njit(cache=False)
-def _products(packed, K, b, c, bias, onto):
-    """c[:, :N] (+)= b @ w.T, panel by panel (N = the packed rows)."""
+def _products(packed, K, b, c, bias, mode):
+    """c[:, :N] (+)= b @ w.T (N = the packed rows), panel by panel (modes 0,
+    1) or through panels_product, panels_product_onto (2, 3: two panels a
+    call where PANEL_PAIRS); 1 and 3 onto the bias."""
     P = panel_width(b)
     N = c.shape[1]
-    for p in range((N + P - 1) // P):
-        if onto:
-            panel_product_onto(packed, p, K, b, bias, c, p * P, min(P, N - p * P))
-        else:
-            panel_product(packed, p, K, b, c, p * P, min(P, N - p * P))
+    if mode == 2:
+        panels_product(packed, 0, K, b, c, 0, N)
+    elif mode == 3:
+        panels_product_onto(packed, K, b, bias, c, 0, N)
+    else:
+        for p in range((N + P - 1) // P):
+            if mode == 1:
+                panel_product_onto(packed, p, K, b, bias, c, p * P, min(P, N - p * P))
+            else:
+                panel_product(packed, p, K, b, c, p * P, min(P, N - p * P))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
@@ -83,14 +94,16 @@ def test_pack_columns_of_a_range_fills_only_its_panels():
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("rows", [1, 2, 3, ROWS - 1, ROWS, ROWS + 1, 4 * ROWS + 3])
-@pytest.mark.parametrize("N,K", [(9, 3), (16, 16), (37, 5), (8, K_BLOCK), (20, K_BLOCK + 1), (48, 2 * K_BLOCK + 7)])
-@pytest.mark.parametrize("onto", [False, True], ids=["accumulate", "onto-bias"])
-def test_panel_products_match_a_float64_product(dtype, rows, N, K, onto):
+@pytest.mark.parametrize("N,K", [(9, 3), (16, 16), (37, 5), (8, K_BLOCK), (20, K_BLOCK + 1), (48, 2 * K_BLOCK + 7),
+                                 (64, 7), (101, K_BLOCK + 3)])
+@pytest.mark.parametrize("mode", range(len(MODES)), ids=MODES)
+def test_panel_products_match_a_float64_product(dtype, rows, N, K, mode):
     """Every row-group size of the micro-kernel (1..ROWS; under 4 rows k is
     dealt to several sets of accumulators: K below, at and past a multiple of
-    their number), whole and partial panels, K across k-blocks; accumulating
-    into c, or writing bias + b w^T over c's old content. Columns outside the
-    product are never touched."""
+    their number), whole and partial panels, pairs of whole panels and a
+    single panel after them, K across k-blocks; accumulating into c, or
+    writing bias + b w^T over c's old content. Columns outside the product
+    are never touched."""
     rng = np.random.default_rng(rows * 1000 + N + K)
     w = rng.standard_normal((N, K)).astype(dtype)
     b = rng.standard_normal((rows, K)).astype(dtype)
@@ -98,7 +111,8 @@ def test_panel_products_match_a_float64_product(dtype, rows, N, K, onto):
     big = rng.standard_normal((rows, N + 5)).astype(dtype)
     before = big.copy()
     packed = _reference_panels(w)
-    _products(packed, K, b, big[:, 2:N + 2], bias, onto)
+    _products(packed, K, b, big[:, 2:N + 2], bias, mode)
+    onto = mode in (1, 3)
     start = bias[None, :].astype(np.float64) if onto else before[:, 2:N + 2].astype(np.float64)
     expected = start + b.astype(np.float64) @ w.T.astype(np.float64)
     scale = np.abs(start).max() + np.abs(b).astype(np.float64) @ np.abs(w.T).astype(np.float64)
