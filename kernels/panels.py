@@ -78,7 +78,7 @@ ACCUMULATORS = 8      # vector accumulators per micro-kernel call, at least: FMA
 K_BLOCK = 256         # reduction length per micro-kernel call, at most
 PACK_ROWS = 64        # rows of w per block of pack_columns
 ROW_BLOCK = 48        # rows of b per pass over the panels in panels_product_onto (8 micro-kernel calls)
-PANEL_PAIRS = VECTOR_BYTES == 64  # panels_product_onto's calls span two panels: 6 x 4 accumulators fit AVX-512's 32 registers
+PANEL_PAIRS = VECTOR_BYTES == 64  # runs of panels go two a call: 6 x 4 accumulators fit AVX-512's 32 registers
 
 
 @njit(inline="always")
@@ -169,8 +169,8 @@ def _make_micro_kernel(nr, panels=1):
             chains = -(-ACCUMULATORS // (vectors * nr))  # accumulator sets, each summing every chains-th k
             accs = [[[cgutils.alloca_once_value(builder, zero) for _ in range(vectors)] for _ in range(nr)]
                     for _ in range(chains)]
-            starts = [_item_pointer(context, builder, packed_ty, args[0], [builder.add(a0_, builder.mul(stride_, const(q)))])
-                      for q in range(panels)]
+            starts = [_item_pointer(context, builder, packed_ty, args[0],
+                                    [builder.add(a0_, builder.mul(stride_, const(q)))]) for q in range(panels)]
             b_rows = [_item_pointer(context, builder, b_ty, args[4], [builder.add(brow, const(j)), bcol])
                       for j in range(nr)]
 
