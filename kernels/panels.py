@@ -12,16 +12,15 @@ elements with AVX-512, 16 or 8 with AVX2), each panel stored k-major::
 
 (:func:`pack_rows`; :func:`pack_columns` packs the columns of a [K, N]
 array the same way, for products with w itself rather than w^T), and
-:func:`panel_product` computes, for one panel p and every row n of a batch
-b::
+:func:`panels_product` computes, for a run of panels p and every row n of a
+batch b::
 
-    c[n, c_col + r] += sum_k b[n, k] packed[(p K + k) P + r],   r < ncols
+    c[n, c_col + q P + r] += sum_k b[n, k] packed[((p + q) K + k) P + r]
 
-(:func:`panel_product_onto`: the same onto a bias instead of c;
-:func:`panels_product` and :func:`panels_product_onto` over a run of
-panels), so a team of threads can split a product by panels and each thread
-add its part straight into the batch-major rows the cell math reads, with no
-transposed copy in between.
+(:func:`panels_product_onto`: the same onto a bias instead of c), so a team
+of threads can split a product by panels and each thread add its part
+straight into the batch-major rows the cell math reads, with no transposed
+copy in between.
 
 The micro-kernel (:func:`_make_micro_kernel`) holds an NR x P block of c in
 2 NR vector registers (NR <= ROWS = 6: 12 accumulators, 2 panel vectors and
@@ -361,58 +360,44 @@ def _product(pair, packed, p, K, b, c, c_col, ncols, first, first_step):
                             n0 * onto_step, onto_step)
 
 
-@njit(cache=True, error_model="numpy")
-def panel_product(packed, p, K, b, c, c_col, ncols):
-    """c[:, c_col:c_col + ncols] += b[:, :K] @ panel_p[:, :ncols] for every row
-    of b ([N, >= K]) and c ([N, >= c_col + ncols]), both with rows of unit
-    stride; panel p of ``packed`` is [K, P] (:func:`pack_rows`,
-    :func:`pack_columns`)."""
-    _product(False, packed, p, K, b, c, c_col, ncols, c, 1)
+@njit(inline="always")
+def _panels(packed, p, K, b, c, c_col, ncols, first, first_step):
+    """:func:`_product` over panels p, p + 1, ... (columns c_col .. c_col +
+    ncols of c, P each, the last ones up to ncols), two whole panels a
+    micro-kernel call where PANEL_PAIRS."""
+    P = panel_width(packed)
+    step = 2 * P if PANEL_PAIRS else P
+    for done in range(0, ncols, step):
+        if PANEL_PAIRS and ncols - done >= 2 * P:
+            _product(True, packed, p + done // P, K, b, c, c_col + done, 2 * P, first, first_step)
+        else:
+            for q in range(done, min(ncols, done + step), P):
+                _product(False, packed, p + q // P, K, b, c, c_col + q, min(P, ncols - q), first, first_step)
 
 
 @njit(cache=True, error_model="numpy")
 def panels_product(packed, p, K, b, c, c_col, ncols):
     """c[:, c_col:c_col + ncols] += b[:, :K] @ panels p, p + 1, ... (P
-    columns each, the last ones up to ncols): :func:`panel_product` over
-    those panels, two whole panels a micro-kernel call where PANEL_PAIRS."""
-    P = panel_width(packed)
-    for done in range(0, ncols, 2 * P if PANEL_PAIRS else P):
-        if PANEL_PAIRS and ncols - done >= 2 * P:
-            _product(True, packed, p + done // P, K, b, c, c_col + done, 2 * P, c, 1)
-        else:
-            for q in range(done, min(ncols, done + (2 * P if PANEL_PAIRS else P)), P):
-                panel_product(packed, p + q // P, K, b, c, c_col + q, min(P, ncols - q))
-
-
-@njit(cache=True, error_model="numpy")
-def panel_product_onto(packed, p, K, b, bias, c, c_col, ncols):
-    """c[:, c_col:c_col + ncols] = bias[c_col:c_col + ncols] + b[:, :K] @
-    panel_p[:, :ncols]: :func:`panel_product` onto a bias instead of c's old
-    content (which is not read)."""
-    _product(False, packed, p, K, b, c, c_col, ncols, bias.reshape((1, bias.shape[0])), 0)
+    columns each, the last ones up to ncols) for every row of b ([N, >= K])
+    and c ([N, >= c_col + ncols]), both with rows of unit stride; each panel
+    of ``packed`` is [K, P] (:func:`pack_rows`, :func:`pack_columns`). For
+    the per-step products."""
+    _panels(packed, p, K, b, c, c_col, ncols, c, 1)
 
 
 @njit(cache=True, error_model="numpy")
 def panels_product_onto(packed, K, b, bias, c, c0, c1):
     """c[:, c0:c1] = bias[c0:c1] + b[:, :K] @ the panels of columns c0..c1
-    (c0 a multiple of P; panel c // P holds columns c .. c + P) for every
-    row of b, ROW_BLOCK rows of b at a time (they stay in cache while every
-    panel passes over them), two whole panels a micro-kernel call where
-    PANEL_PAIRS, else one (:func:`panel_product_onto`): for the products of
-    many rows (the input projection, dx)."""
+    (c0 a multiple of P; panel c // P holds columns c .. c + P; c's old
+    content is not read) for every row of b, ROW_BLOCK rows of b at a time
+    (they stay in cache while every panel passes over them): for the
+    products of many rows (the input projection, dx)."""
     N = b.shape[0]
     P = panel_width(packed)
     onto = bias.reshape((1, bias.shape[0]))
     for n0 in range(0, N, ROW_BLOCK):
         n1 = min(N, n0 + ROW_BLOCK)
-        col = c0
-        while col < c1:
-            if PANEL_PAIRS and col + 2 * P <= c1:
-                _product(True, packed, col // P, K, b[n0:n1], c[n0:n1], col, 2 * P, onto, 0)
-                col += 2 * P
-            else:
-                _product(False, packed, col // P, K, b[n0:n1], c[n0:n1], col, min(P, c1 - col), onto, 0)
-                col += P
+        _panels(packed, c0 // P, K, b[n0:n1], c[n0:n1], c0, c1 - c0, onto, 0)
 
 
 stamp_with_kernel_sources(globals())  # see kernels/cache.py

@@ -10,8 +10,7 @@ from numba import njit
 import rnnbench as rb
 from cases import LENGTHS, assert_forward_close, assert_gradients_close, make_case, run_backward
 from rnnbench.kernels.panels import (K_BLOCK, ROWS, pack_columns, pack_rows, packed_size, panel_is_finite,
-                                     panel_product, panel_product_onto, panel_rows, panel_width, panels_product,
-                                     panels_product_onto, unit_panels)
+                                     panel_rows, panel_width, panels_product, panels_product_onto, unit_panels)
 from rnnbench.kernels.simd import VECTOR_BYTES
 from rnnbench.kernels.team import share
 from rnnbench.kernels.transpose import store_transposed_block
@@ -48,9 +47,9 @@ MODES = ["accumulate", "onto-bias", "panels-accumulate", "panels-onto-bias"]
 
 @njit(cache=False)
 def _products(packed, K, b, c, bias, mode):
-    """c[:, :N] (+)= b @ w.T (N = the packed rows), panel by panel (modes 0,
-    1) or through panels_product, panels_product_onto (2, 3: two panels a
-    call where PANEL_PAIRS); 1 and 3 onto the bias."""
+    """c[:, :N] (+)= b @ w.T (N = the packed rows), one panel a call (modes
+    0, 1) or the whole run at once (2, 3: two panels a call where
+    PANEL_PAIRS); 1 and 3 onto the bias."""
     P = panel_width(b)
     N = c.shape[1]
     if mode == 2:
@@ -60,9 +59,9 @@ def _products(packed, K, b, c, bias, mode):
     else:
         for p in range((N + P - 1) // P):
             if mode == 1:
-                panel_product_onto(packed, p, K, b, bias, c, p * P, min(P, N - p * P))
+                panels_product_onto(packed, K, b, bias, c, p * P, min(N, (p + 1) * P))
             else:
-                panel_product(packed, p, K, b, c, p * P, min(P, N - p * P))
+                panels_product(packed, p, K, b, c, p * P, min(P, N - p * P))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
