@@ -61,20 +61,30 @@ from .blas import gemm_rows
 from .cache import stamp_with_kernel_sources
 from .cells import (GRU, LSTM, RNN_RELU, gru_cell, gru_cell_backward, lstm_cell_backward, lstm_gates,
                     lstm_state, rnn_cell, rnn_cell_backward)
-from .panels import (pack_columns, pack_rows, panel_count, panel_is_finite, panel_width, panels_product,
-                     panels_product_onto)
+from .panels import (PANEL_VECTORS, pack_columns, pack_rows, panel_count, panel_is_finite, panel_width,
+                     panels_product, panels_product_onto)
+from .simd import VECTOR_BYTES
 from .team import barrier, share
 
 # Unit panels whose products (every gate's) a forward step runs before their
 # cells, group by group, so that the cells read pre-activations the products
-# have just written, from L1 rather than L2: 64 units of float32 at AVX-512
-# (LSTM at B = 32: 32 KB of xp). Two threads, Zen 4, one process, against all
+# have just written, from L1 rather than L2: GROUP_BYTES of each gate's row,
+# 64 units of float32 (LSTM at B = 32: 32 KB of xp), two panels at AVX-512
+# and four at AVX2. Two threads, Zen 4 (AVX-512), one process, against all
 # the member's products before all its cells (three interleaved runs, the
 # same results bit for bit): LSTM H = 256, B = 32 0.985-1.005; H = 512,
 # B = 16 0.957-0.994, B = 64 0.916-0.971; H = 1024, B = 16 0.937-0.958;
 # B = 8 and batch 1 0.97-1.01; GRU and vanilla RNN 0.99-1.00. One panel a
-# group: 0.96-1.04; three: 0.97-1.01.
-UNIT_GROUP = 2
+# group: 0.96-1.04; three: 0.97-1.01. On the 2-core Zen 3 (AVX2), four
+# panels against the two it had before (when the group was two panels at
+# every width), two threads, one process: LSTM H = 256, B = 32 0.92-0.93;
+# H = 512, B = 16 0.96, B = 64 0.95; H = 1024, B = 16 1.01; batch 1 0.96;
+# H = 64, B = 8 0.91-0.95; GRU H = 256, B = 32 0.90, H = 512, B = 16 0.86;
+# vanilla RNN H = 256, B = 32 0.87. The cells' loops over a group's units
+# run 4.9 ns a unit at 32 units, 4.6 at 64 and 4.2 at 256 (one thread, in
+# L1, Zen 3). Eight panels: 1.12 at H = 256, B = 32 (one group a member).
+GROUP_BYTES = 256
+UNIT_GROUP = GROUP_BYTES // (PANEL_VECTORS * VECTOR_BYTES)  # panels a group
 
 
 def projection_bias(kind, b_ih, b_hh):
