@@ -7,7 +7,8 @@ counts Numba and the BLAS libraries actually chose, on the versions of every
 package in the stack, and on the exact source that was compiled.
 :func:`capture_environment` gathers all of that into one JSON-serialisable dict
 to be written next to the results of a run; :func:`threads_summary` turns the
-thread part of it into one line for logs and report headers.
+thread part of it into one line for logs and report headers, and
+:func:`blas_kernel_warning` says when the environment forced OpenBLAS's kernels.
 
 Every probe is defensive: something that cannot be read is recorded as ``None``
 (or ``[]`` for the BLAS list), never raised, so capturing the environment can
@@ -192,6 +193,27 @@ def capture_environment() -> dict:
         "env": _safe(_env, default=dict.fromkeys(ENV_VARS)),
         "git": _safe(_git_source, default=no_git),
     }
+
+
+def blas_kernel_warning(env: dict) -> str | None:
+    """A warning when the environment of a :func:`capture_environment` dict
+    forced OpenBLAS's kernel choice (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE),
+    else None. OpenBLAS then runs the kernels of the core type named, not
+    the best this CPU has, and the GEMM peak that % of peak divides by is
+    theirs: on a 2-core AMD Zen 5 VM with AVX-512, OPENBLAS_CORETYPE=Haswell
+    measured an sgemm peak of 207-238 GFLOP/s against 402-467 with
+    OpenBLAS's own choice, and % of peak then read 94-136."""
+    variables = (env.get("env") if isinstance(env, dict) else None) or {}
+    forced = [f"{name}={variables[name]}" for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+              if variables.get(name)]
+    if not forced:
+        return None
+    kernels = sorted({lib.get("architecture") for lib in env.get("blas") or []
+                      if lib.get("internal_api") == "openblas" and lib.get("architecture")})
+    running = f" (OpenBLAS ran its {', '.join(kernels)} kernels)" if kernels else ""
+    return (f"{' and '.join(forced)} forced OpenBLAS's kernel choice{running}: the GEMM peak, % of peak and "
+            f"every BLAS-bound time are those kernels', not this CPU's best; unset "
+            f"{' and '.join(name.split('=')[0] for name in forced)} to let OpenBLAS choose")
 
 
 def _numba_summary(nb) -> str:

@@ -1,6 +1,8 @@
 """Short text tables of a run's headline numbers, for the terminal."""
 from collections import defaultdict
 
+from .environment import blas_kernel_warning
+
 
 def _fmt(value, spec):
     """format(value, spec), or a dash of the same width for a missing value."""
@@ -87,6 +89,9 @@ def summary_lines(data):
     violated = [c["id"] for c in cases if c["status"] == "ok" and c["values"].get("pascanu_violations")]
     if violated:
         lines.append(f"WARNING: Pascanu's bound is exceeded (it never should be) in {', '.join(violated)}")
+    forced = blas_kernel_warning(data.get("environment"))
+    if forced and any(c["measurement"] == "throughput" for c in cases):
+        lines.append(f"WARNING: {forced}")
     nonfinite = [c["id"] for c in cases if c["status"] == "ok" and c["values"].get("finite") is False]
     if nonfinite:
         lines.append(f"overflow (inf/NaN, flagged in results): {len(nonfinite)} case(s), e.g. {nonfinite[0]}")

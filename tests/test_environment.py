@@ -9,7 +9,7 @@ from importlib.metadata import version
 import pytest
 
 from rnnbench import environment
-from rnnbench.environment import capture_environment, threads_summary
+from rnnbench.environment import blas_kernel_warning, capture_environment, threads_summary
 
 NO_GIT = {"commit": None, "dirty": None, "root": None}
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -162,6 +162,35 @@ def test_threads_summary_format():
     assert threads_summary(fake) == ("numba 2 threads (workqueue); BLAS: openblas 0.3.31 x2 "
                                      "(pthreads), openblas 0.3.31 x2 (pthreads)")
     assert "numba" in threads_summary({})
+
+
+def _forced(coretype=None, l2=None, architecture="Haswell"):
+    return {"env": {"OPENBLAS_CORETYPE": coretype, "OPENBLAS_L2_SIZE": l2},
+            "blas": [{"internal_api": "openblas", "architecture": architecture},
+                     {"internal_api": "mkl", "architecture": None}]}
+
+
+def test_blas_kernel_warning_names_what_was_forced_and_what_ran():
+    message = blas_kernel_warning(_forced("Haswell", "512"))
+    assert message.startswith("OPENBLAS_CORETYPE=Haswell and OPENBLAS_L2_SIZE=512 forced OpenBLAS's kernel choice")
+    assert "(OpenBLAS ran its Haswell kernels)" in message
+    assert message.endswith("unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE to let OpenBLAS choose")
+    only_l2 = blas_kernel_warning(_forced(l2="512", architecture=None))
+    assert only_l2.startswith("OPENBLAS_L2_SIZE=512 forced") and "ran its" not in only_l2
+    assert only_l2.endswith("unset OPENBLAS_L2_SIZE to let OpenBLAS choose")
+
+
+@pytest.mark.parametrize("env", [_forced(), _forced(""), {"env": {}}, {}, None])
+def test_no_blas_kernel_warning_when_nothing_was_forced(env):
+    assert blas_kernel_warning(env) is None
+
+
+def test_blas_kernel_warning_reads_the_captured_environment(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    assert blas_kernel_warning(capture_environment()).startswith("OPENBLAS_CORETYPE=Haswell")
+    monkeypatch.delenv("OPENBLAS_CORETYPE")
+    monkeypatch.delenv("OPENBLAS_L2_SIZE", raising=False)
+    assert blas_kernel_warning(capture_environment()) is None
 
 
 @needs_git

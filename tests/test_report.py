@@ -161,6 +161,26 @@ def _copy_with(src, dst, **changes):
     return dst
 
 
+def _environment_with(run, **variables):
+    environment = copy.deepcopy(load_run(run)["environment"])
+    environment["env"].update(variables)
+    return environment
+
+
+@pytest.mark.parametrize("coretype, warned", [("Haswell", True), (None, False)])
+def test_a_forced_openblas_kernel_is_flagged_in_the_report_and_the_summary(runs, tmp_path, coretype, warned):
+    """The environment of the run, not of the reader: a run measured with OPENBLAS_CORETYPE set says so."""
+    from rnnbench.summary import summary_lines
+    _, compare = runs
+    env = _environment_with(compare, OPENBLAS_CORETYPE=coretype, OPENBLAS_L2_SIZE=None)
+    run = _copy_with(compare, tmp_path / "run", environment=env)
+    build_report([run], tmp_path / "r.pdf")
+    text = " ".join(" ".join(pdf_pages_text(tmp_path / "r.pdf")).split())
+    assert ("Warning: OPENBLAS_CORETYPE=Haswell forced OpenBLAS's kernel choice" in text) is warned
+    lines = summary_lines(load_run(run))
+    assert any(line.startswith("WARNING: OPENBLAS_CORETYPE=Haswell forced") for line in lines) is warned
+
+
 def test_bad_run_folders_are_named_and_the_report_built_from_the_rest(runs, tmp_path):
     mixed, compare = runs
     (tmp_path / "empty").mkdir()

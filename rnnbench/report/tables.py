@@ -7,7 +7,7 @@ import statistics
 
 from .. import rundata as rd
 from ..check import REL_DIFF_LIMITS
-from ..environment import threads_summary
+from ..environment import blas_kernel_warning, threads_summary
 from .blocks import Table
 
 DASH = "-"
@@ -297,7 +297,7 @@ def machine_lines(env):
             f"Threads: {threads_summary(env)}",
             "Software: Python " + (env.get("python") or "?") + "; "
             + ", ".join(f"{name} {ver}" for name, ver in versions.items() if ver),
-            f"Source: {source}"]
+            f"Source: {source}"] + [f"Warning: {w}" for w in (blas_kernel_warning(env),) if w]
 
 
 def _environment_rows(env):
