@@ -284,20 +284,22 @@ def _blas_text(lib):
 
 
 def machine_lines(env):
-    """Short lines on the machine and software of an environment dict (rnnbench.environment)."""
+    """Short lines on the machine and software of an environment dict (rnnbench.environment), and a
+    warning where that environment forced OpenBLAS's kernels."""
     versions = env.get("versions") or {}
     git = env.get("git") or {}
     avx = {True: "yes", False: "no"}.get(env.get("cpu_flags_avx512"), "?")
     source = "not a git checkout (commit unknown)"
     if git.get("commit"):
         source = f"git commit {git['commit'][:12]}" + (" with uncommitted changes" if git.get("dirty") else "")
+    warning = blas_kernel_warning(env)
     return [f"CPU: {env.get('cpu_model') or '?'}; {env.get('cpu_count') or '?'} logical CPUs, "
             f"{env.get('cpu_affinity') or '?'} usable; AVX-512 {avx}; {env.get('memory_gib') or '?'} GiB memory; "
             f"{env.get('os') or '?'}",
             f"Threads: {threads_summary(env)}",
             "Software: Python " + (env.get("python") or "?") + "; "
             + ", ".join(f"{name} {ver}" for name, ver in versions.items() if ver),
-            f"Source: {source}"] + [f"Warning: {w}" for w in (blas_kernel_warning(env),) if w]
+            f"Source: {source}"] + ([f"Warning: {warning}"] if warning else [])
 
 
 def _environment_rows(env):
