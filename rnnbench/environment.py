@@ -204,16 +204,16 @@ def blas_kernel_warning(env: dict) -> str | None:
     measured an sgemm peak of 207-238 GFLOP/s against 402-467 with
     OpenBLAS's own choice, and % of peak then read 94-136."""
     variables = (env.get("env") if isinstance(env, dict) else None) or {}
-    forced = [f"{name}={variables[name]}" for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-              if variables.get(name)]
-    if not forced:
+    names = [name for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if variables.get(name)]
+    if not names:
         return None
     kernels = sorted({lib.get("architecture") for lib in env.get("blas") or []
                       if lib.get("internal_api") == "openblas" and lib.get("architecture")})
     running = f" (OpenBLAS ran its {', '.join(kernels)} kernels)" if kernels else ""
-    return (f"{' and '.join(forced)} forced OpenBLAS's kernel choice{running}: the GEMM peak, % of peak and "
-            f"every BLAS-bound time are those kernels', not this CPU's best; unset "
-            f"{' and '.join(name.split('=')[0] for name in forced)} to let OpenBLAS choose")
+    settings = " and ".join(f"{name}={variables[name]}" for name in names)
+    return (f"{settings} forced OpenBLAS's kernel choice{running}: the GEMM peak, % of peak and every "
+            f"BLAS-bound time are those kernels', not this CPU's best; unset {' and '.join(names)} to let "
+            f"OpenBLAS choose")
 
 
 def _numba_summary(nb) -> str:
