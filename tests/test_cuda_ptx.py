@@ -1,7 +1,8 @@
 """Every numba-cuda kernel compiles for real GPUs (sm_80 and sm_90), without one.
 
-In a fresh process per architecture (the simulator must be off there, and
-the two run at once), ``rnnbench.kernels.cuda.resources.resource_table``
+In a fresh process per architecture (the simulator must be off there; the
+two run at once, in the background from the start of the session:
+tests/background.py), ``rnnbench.kernels.cuda.resources.resource_table``
 compiles each kernel with ``numba.cuda.compile_ptx`` and assembles the PTX
 with nvJitLink, whose ptxas report gives registers, spills, stack and shared
 memory. A kernel that fails to compile, or a pointwise kernel that spills to
@@ -11,9 +12,9 @@ nvJitLink wheels); a missing one is a failure, not a skip.
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 
+import background
 import pytest
 
 ARCHS = ("80", "90")
@@ -29,27 +30,27 @@ SCRIPT = ("import json, re, sys\n"
           "json.dump({'rows': rows, 'inventory': names, 'f64_in_float32_cells': f64}, open(sys.argv[2], 'w'))\n")
 
 
+@background.job("tables")
+def _compilations(work):
+    """One process an architecture, with the simulator off."""
+    if importlib.util.find_spec("numba_cuda") is None:
+        return []  # the fixture fails with the reason
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    return [background.Process([sys.executable, "-c", SCRIPT, arch, str(work / f"sm_{arch}.json")], work, env,
+                               TIMEOUT_S, weight=40) for arch in ARCHS]
+
+
 @pytest.fixture(scope="module")
-def tables(tmp_path_factory):
-    """{arch: {"rows": [...], "inventory": [...]}}, compiled in parallel subprocesses."""
+def tables():
+    """{arch: {"rows": [...], "inventory": [...]}}, compiled in background
+    processes from the start of the session."""
     if importlib.util.find_spec("numba_cuda") is None:
         pytest.fail("numba-cuda is not installed: the CUDA tests need it (pip install '.[test]' brings "
                     "rnnbench[cuda])")
-    work = tmp_path_factory.mktemp("cuda_ptx")
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
-    runs = []
-    for arch in ARCHS:
-        out = work / f"sm_{arch}.json"
-        runs.append((arch, out, subprocess.Popen([sys.executable, "-c", SCRIPT, arch, str(out)], cwd=work, env=env,
-                                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
     results = {}
-    for arch, out, process in runs:
-        try:
-            log, _ = process.communicate(timeout=TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            log = process.communicate()[0] + f"\n[killed after {TIMEOUT_S} s]"
-        assert process.returncode == 0 and out.exists(), f"sm_{arch}: compilation failed:\n{log[-6000:]}"
+    for arch, run in zip(ARCHS, background.finished("tables")):
+        out = run.cwd / f"sm_{arch}.json"
+        assert run.returncode == 0 and out.exists(), f"sm_{arch}: compilation failed:\n{run.log[-6000:]}"
         results[arch] = json.loads(out.read_text())
     return results
 

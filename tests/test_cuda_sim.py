@@ -2,9 +2,11 @@
 
 The simulator must be switched on (NUMBA_ENABLE_CUDASIM=1) before Numba is
 imported, and this process imported Numba long ago; so the checks in
-tests/cuda_sim/ run in fresh pytest processes, two shards at once (CI has two
-cores), from a temporary directory (never the repository root, whose
-``kernels/`` folder would shadow the installed ``rnnbench.kernels``).
+tests/cuda_sim/ run in fresh pytest processes, in two shards (CI has two
+cores), started in the background as the session starts
+(tests/background.py), from a temporary directory (never the repository
+root, whose ``kernels/`` folder would shadow the installed
+``rnnbench.kernels``).
 
 Each shard must pass exactly the number of tests tests/cuda_sim/sim_matrix.py
 says it holds, with no failure, error or skip: a missing numba-cuda, an
@@ -13,11 +15,11 @@ import error or an empty collection fails here, it never passes as a skip.
 import importlib.util
 import os
 import re
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import background
 import numpy as np
 import pytest
 
@@ -43,29 +45,28 @@ def expected(index):
     return sim_matrix.expected_tests(index, SHARDS) + (unit_tests() if index == 0 else 0)
 
 
-@pytest.fixture(scope="module")
-def shard_runs(tmp_path_factory):
-    """Start every shard at once; -> {index: (returncode, log, junit xml path)}."""
-    require_numba_cuda()
-    work = tmp_path_factory.mktemp("cuda_sim")
-    runs = []
+@background.job("shard_runs")
+def _shards(work):
+    """One pytest process a shard, from ``work`` (never the repository root)."""
+    if importlib.util.find_spec("numba_cuda") is None:
+        return []  # the fixture fails with the reason
+    processes = []
     for index in range(SHARDS):
         files = [SIM / "sim_checks.py"] + ([SIM / "sim_units.py"] if index == 0 else [])
-        report = work / f"shard{index}.xml"
         env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", RNNBENCH_SIM_SHARD=f"{index}/{SHARDS}")
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
-                   *map(str, files)]
-        runs.append((index, report, subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.PIPE,
-                                                     stderr=subprocess.STDOUT, text=True)))
-    results = {}
-    for index, report, process in runs:
-        try:
-            log, _ = process.communicate(timeout=TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            log = process.communicate()[0] + f"\n[killed after {TIMEOUT_S} s]"
-        results[index] = (process.returncode, log, report)
-    return results
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                   f"--junitxml={work / f'shard{index}.xml'}", *map(str, files)]
+        processes.append(background.Process(command, work, env, TIMEOUT_S, weight=100))
+    return processes
+
+
+@pytest.fixture(scope="module")
+def shard_runs():
+    """{index: (returncode, log, junit xml path)}, every shard run at once
+    in the background from the start of the session."""
+    require_numba_cuda()
+    return {index: (run.returncode, run.log, run.cwd / f"shard{index}.xml")
+            for index, run in enumerate(background.finished("shard_runs"))}
 
 
 @pytest.mark.parametrize("index", range(SHARDS))

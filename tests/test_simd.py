@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import background
 import pytest
 
 from rnnbench.kernels import simd
@@ -40,21 +41,37 @@ def test_this_process_uses_the_width_vector_bytes_chooses():
     assert simd.VECTOR_BYTES == simd.vector_bytes()
 
 
-def test_the_other_width_passes_the_panel_and_team_tests(tmp_path):
+OTHER = 32 if simd.VECTOR_BYTES == 64 else 64
+
+
+def _other_width_env(work):
+    # its own Numba cache folder: the stamp keeps widths apart anyway, but each would overwrite the other's index
+    return dict(os.environ, RNNBENCH_SIMD_BYTES=str(OTHER), NUMBA_CACHE_DIR=str(work / "numba-cache"))
+
+
+@background.job("other_width_run")
+def _other_width_job(work):
+    """tests/test_panels.py in a process built for the other width, from
+    ``work`` (in the repository root, the source tree's rnnbench/, with no
+    kernels/ in it, would shadow the installed package)."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(TESTS / "test_panels.py")]
+    return [background.Process(command, work, _other_width_env(work), TIMEOUT_S, weight=230)]
+
+
+@pytest.fixture(scope="module")
+def other_width_run():
+    return background.finished("other_width_run")[0]
+
+
+def test_the_other_width_passes_the_panel_and_team_tests(other_width_run, tmp_path):
     """The products, packing, transposes and teams of tests/test_panels.py,
     against numpy, in a new process built for the width this one is not
-    (its own Numba cache folder: the stamp keeps widths apart anyway, but each
-    would overwrite the other's index)."""
-    other = 32 if simd.VECTOR_BYTES == 64 else 64
-    env = dict(os.environ, RNNBENCH_SIMD_BYTES=str(other), NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    (run in the background from the start of the session)."""
     check = (f"from rnnbench.kernels import simd, panels; import numpy as np; "
-             f"assert simd.VECTOR_BYTES == {other}, simd.VECTOR_BYTES; "
-             f"assert panels.panel_rows(np.float32) == {other // 2}")
-    # from tmp_path: in the repository root, -c would import the source tree's rnnbench/ (no kernels/ in it)
-    # instead of the installed package
-    subprocess.run([sys.executable, "-c", check], cwd=tmp_path, env=env, check=True, timeout=120)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(TESTS / "test_panels.py")]
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
-    tail = (result.stdout + result.stderr)[-6000:]
-    assert result.returncode == 0, f"test_panels.py at {other}-byte vectors failed:\n{tail}"
+             f"assert simd.VECTOR_BYTES == {OTHER}, simd.VECTOR_BYTES; "
+             f"assert panels.panel_rows(np.float32) == {OTHER // 2}")
+    subprocess.run([sys.executable, "-c", check], cwd=tmp_path, env=_other_width_env(tmp_path), check=True,
+                   timeout=120)
+    tail = other_width_run.log[-6000:]
+    assert other_width_run.returncode == 0, f"test_panels.py at {OTHER}-byte vectors failed:\n{tail}"
     assert " passed" in tail and " failed" not in tail and " skipped" not in tail, tail
