@@ -100,7 +100,8 @@ def measure_throughput_case(case, backends=None, **timing):
     net = RNN(case["kind"], case["input_size"], case["hidden_size"], case["num_layers"],
               input_mode=case["input_mode"])
     results = measure_throughput(net, case["T"], case["batch"], np.dtype(case["dtype"]),
-                                 backends or [case["backend"]], seed=case["seed"], **timing)
+                                 backends or [case["backend"]], seed=case["seed"], init=case["init"],
+                                 input_scale=case["input_scale"], **timing)
     out = {}
     for name, values in results.items():
         timings = values.pop("timings", {})

@@ -174,15 +174,32 @@ def tbptt_rows(cases):
 # ---- throughput -----------------------------------------------------------------------------------------
 
 def problem_key(c):
-    """The problem a throughput case times: params['case'] (shared by all backends of a compare), else its sizes."""
+    """The problem a throughput case times: params['case'] (shared by all backends of a compare), else its sizes
+    and data."""
     q = c["params"]
-    return q.get("case") or (q["kind"], q["hidden_size"], q["batch"], q["T"], q.get("dtype"), q.get("num_layers", 1))
+    return q.get("case") or (q["kind"], q["hidden_size"], q["batch"], q["T"], q.get("dtype"), q.get("num_layers", 1),
+                             q.get("init", "default"), q.get("input_scale", 1.0))
+
+
+def data_text(q):
+    """How a throughput case's parameters and input were drawn, where not the
+    defaults (PyTorch's init, x ~ N(0, 1)): 'identity, x*1e-38'; else ''."""
+    parts = [q["init"]] if q.get("init", "default") != "default" else []
+    scale = q.get("input_scale", 1.0)
+    return ", ".join(parts + ([f"x*{scale:g}"] if scale != 1.0 else []))
+
+
+def kind_text(q):
+    """The kind, with :func:`data_text` in brackets where there is one: 'lstm [identity, x*1e-38]'."""
+    data = data_text(q)
+    return f"{q['kind']} [{data}]" if data else q["kind"]
 
 
 def problem_label(c, with_dtype=False):
-    """'lstm H=256 B=32 T=100' (plus ' L=2' for stacks, the dtype on request)."""
+    """'lstm H=256 B=32 T=100' (plus ' L=2' for stacks, the dtype on request, and how the data were drawn
+    where not the defaults)."""
     q = c["params"]
-    label = f"{q['kind']} H={q['hidden_size']} B={q['batch']} T={q['T']}"
+    label = f"{kind_text(q)} H={q['hidden_size']} B={q['batch']} T={q['T']}"
     if q.get("num_layers", 1) != 1:
         label += f" L={q['num_layers']}"
     return label + (f" {q.get('dtype')}" if with_dtype else "")

@@ -13,14 +13,15 @@ Schema (see rnnbench/suites/*.toml for examples)::
     [quick]                          # optional: overrides applied with --quick
     T = [10]
 
-Case fields (FIELDS below): measurement ("decay" or "tbptt"), kind,
-input_size, hidden_size, num_layers, batch, T, init (see rnnbench.inits),
-input_scale (x ~ N(0, input_scale^2)), dtype, backend, seed, and for
-tbptt: truncation ("full", "kstep:K", "chunk:K"), for throughput: input_mode
-("linear", or "skip": DeepBench's skip-input layer, input_size =
-hidden_size; see rnnbench.model.RNN). measurement "throughput"
-times rb.forward and rb.backward (see rnnbench.throughput); ``rnnbench
-compare`` runs its cases on several backends at once.
+Case fields (FIELDS below): measurement ("decay", "tbptt" or
+"throughput"), kind, input_size, hidden_size, num_layers, batch, T, init
+(see rnnbench.inits), input_scale (x ~ N(0, input_scale^2)), dtype,
+backend, seed, and for tbptt: truncation ("full", "kstep:K", "chunk:K"),
+for throughput: input_mode ("linear", or "skip": DeepBench's skip-input
+layer, input_size = hidden_size; see rnnbench.model.RNN). measurement
+"throughput" times rb.forward and rb.backward (see rnnbench.throughput;
+its case ids name init and input_scale where they are not the defaults);
+``rnnbench compare`` runs its cases on several backends at once.
 """
 import itertools
 import tomllib
@@ -120,6 +121,8 @@ def case_id(case):
         parts = [case["measurement"], case["kind"], f"H={case['hidden_size']}", f"B={case['batch']}",
                  f"T={case['T']}", case["dtype"]]
         parts += [f"L={case['num_layers']}"] if case["num_layers"] != 1 else []
+        parts += [f"init={case['init']}"] if case["init"] != FIELDS["init"][1] else []
+        parts += [f"input_scale={case['input_scale']:g}"] if case["input_scale"] != FIELDS["input_scale"][1] else []
         return "/".join(parts + (["skip-input"] if case["input_mode"] == "skip" else []))
     parts = [case["measurement"], case["kind"], case["init"], f"T={case['T']}"]
     if case["measurement"] == "tbptt":

@@ -2,6 +2,7 @@
 from collections import defaultdict
 
 from .environment import blas_kernel_warning
+from .rundata import kind_text
 
 
 def _fmt(value, spec):
@@ -51,27 +52,33 @@ def tbptt_table(cases):
 
 
 def throughput_table(cases):
-    """DeepBench-like rows: Type, Hidden, Batch, TimeSteps, input mode, backend, the
-    phase times, GFLOP/s, % peak, ratio, correctness."""
+    """DeepBench-like rows: Type, Hidden, Batch, TimeSteps, input mode, dtype, backend,
+    the phase times, GFLOP/s, % peak, ratio, correctness (and the subnormal share
+    where some is)."""
     rows = [c for c in cases if c["measurement"] == "throughput" and c["status"] == "ok"]
     if not rows:
         return []
-    lines = [f"{'Type':9s} {'Hidden':>6s} {'Batch':>5s} {'Steps':>5s} {'input':6s} {'backend':10s} {'fwd ms':>9s} "
-             f"{'bwd-data':>9s} {'bwd-wts':>9s} {'fwd+bwd ms':>10s} {'GFLOP/s':>8s} {'%peak':>6s} {'ratio':>6s} "
-             f"{'max rel diff':>12s}"]
+    width = max(9, *(len(kind_text(c["params"])) for c in rows))
+    subnormal = any(c["values"].get("subnormal_share") for c in rows)  # a column only where some are
+    lines = [f"{'Type':{width}s} {'Hidden':>6s} {'Batch':>5s} {'Steps':>5s} {'input':6s} {'dtype':7s} {'backend':10s} "
+             f"{'fwd ms':>9s} {'bwd-data':>9s} {'bwd-wts':>9s} {'fwd+bwd ms':>10s} {'GFLOP/s':>8s} {'%peak':>6s} "
+             f"{'ratio':>6s} {'max rel diff':>12s}" + (f" {'subnormal':>9s}" if subnormal else "")]
     for c in rows:
         p, v = c["params"], c["values"]
-        lines.append(f"{p['kind']:9s} {p['hidden_size']:6d} {p['batch']:5d} {p['T']:5d} "
-                     f"{p.get('input_mode', 'linear'):6s} {p['backend']:10s} "
+        lines.append(f"{kind_text(p):{width}s} {p['hidden_size']:6d} {p['batch']:5d} {p['T']:5d} "
+                     f"{p.get('input_mode', 'linear'):6s} {p.get('dtype', '-'):7s} {p['backend']:10s} "
                      f"{_fmt(v.get('forward_ms'), '9.2f')} {_fmt(v.get('backward_data_ms'), '9.2f')} "
                      f"{_fmt(v.get('backward_weights_ms'), '9.2f')} {_fmt(v.get('forward_backward_ms'), '10.2f')} "
                      f"{_fmt(v.get('forward_backward_gflops_full'), '8.1f')} "
                      f"{_fmt(v.get('forward_backward_percent_of_peak'), '6.1f')} "
-                     f"{_fmt(v.get('ratio_forward_backward'), '6.2f')} {_fmt(v.get('max_rel_diff'), '12.1e')}")
+                     f"{_fmt(v.get('ratio_forward_backward'), '6.2f')} {_fmt(v.get('max_rel_diff'), '12.1e')}"
+                     + (f" {_fmt(v.get('subnormal_share'), '9.1%')}" if subnormal else ""))
     lines.append("bwd-data / bwd-wts: backward-data (dx, dh) and backward-weights (dW) timed apart, '-' where the "
                  "backend runs them as one pass (torch); GFLOP/s and %peak: forward+backward, full FLOP count "
                  "(every GEMM run) against the measured GEMM peak; ratio: fwd+bwd time / the first backend's; "
-                 "max rel diff: against numpy float64.")
+                 "max rel diff: against numpy float64; Type [init, x*s]: parameters by that init scheme, inputs "
+                 "scaled by s" + ("; subnormal: the share of the outputs and gradients that is subnormal." if subnormal
+                                  else "."))
     unsupported = sorted({f"{c['params']['backend']} ({c['error']})" for c in cases if c["status"] == "unsupported"})
     if unsupported:
         lines.append("unsupported: " + "; ".join(unsupported))

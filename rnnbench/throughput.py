@@ -14,6 +14,13 @@ the CUDA simulator it refuses (``check_timing``) and is reported unsupported.
 The GEMM peak is the CPU's, measured again just before and just after each
 problem's timings (the better of the two), so % of peak means nothing for a
 GPU backend.
+
+The parameters follow an init scheme (rnnbench.inits; PyTorch's own by
+default) and x ~ N(0, input_scale^2): ``init="identity"`` (zero biases)
+with a tiny ``input_scale`` keeps states and most gradients subnormal, the
+regime in which some CPUs take microcode assists on every floating-point
+operation (the ``subnormal`` suite). ``subnormal_share`` records how much of
+each backend's outputs and gradients was subnormal.
 """
 import time
 
@@ -22,6 +29,7 @@ import numpy as np
 from .api import backward, forward
 from .backends import get_backend
 from .flops import phase_flops
+from .inits import init_params
 from .phases import PHASES, phase_functions
 from .timing import time_interleaved
 
@@ -75,31 +83,41 @@ def max_relative_diff(arrays, reference):
     return worst
 
 
+def subnormal_share(arrays):
+    """The share of the entries of ``arrays`` (one float dtype) that are
+    subnormal: nonzero, smaller in magnitude than the dtype's smallest normal."""
+    tiny = np.finfo(arrays[0].dtype).tiny
+    count = sum(int(np.count_nonzero((a != 0) & (np.abs(a) < tiny))) for a in arrays)
+    return count / sum(a.size for a in arrays)
+
+
 def result_arrays(out, grads):
     """Every array of a forward result and its gradients, in a fixed order."""
     arrays = [out.output, out.h_n, grads.x, grads.h0, *grads.params.values()]
     return arrays + ([out.c_n, grads.c0] if out.c_n is not None else [])
 
 
-def measure_throughput(net, T, batch, dtype, backends, seed=0, min_repeats=5, min_seconds=0.2, max_repeats=50,
-                       settle_s=0.15, warmup_s=0.05):
-    """{backend: values} for one problem. values: first_s (the first forward and
+def measure_throughput(net, T, batch, dtype, backends, seed=0, init="default", input_scale=1.0, min_repeats=5,
+                       min_seconds=0.2, max_repeats=50, settle_s=0.15, warmup_s=0.05):
+    """{backend: values} for one problem: parameters by the ``init`` scheme,
+    x ~ N(0, input_scale^2), dy ~ N(0, 1). values: first_s (the first forward and
     backward call: Numba compilation or cache load included), ``{phase}_ms``
     medians and ``{phase}_mad_ms`` for each phase of rnnbench.phases (None
     where the backend does not split its backward), backward_ms (derived),
     GFLOP/s of each phase under both FLOP conventions, percent of GEMM peak
-    (forward+backward, full count), max_rel_diff against numpy float64, and
-    ``timings`` (every sample). A backend that refuses the problem (a
-    ValueError, e.g. torch in skip-input mode) gets {"unsupported": reason}."""
+    (forward+backward, full count), max_rel_diff against numpy float64,
+    subnormal_share of its outputs and gradients, and ``timings`` (every
+    sample). A backend that refuses the problem (a ValueError, e.g. torch in
+    skip-input mode) gets {"unsupported": reason}."""
     rng = np.random.default_rng(seed)
-    params64 = net.init_params(seed)
-    x64 = rng.standard_normal((T, batch, net.input_size))
+    params64 = init_params(net, init, seed)
+    x64 = input_scale * rng.standard_normal((T, batch, net.input_size))
     dy64 = rng.standard_normal((T, batch, net.num_directions * net.hidden_size))
     reference = result_arrays(forward(net, params64, x64, backend="numpy"),
                               backward(net, params64, x64, dy64, backend="numpy"))
     params = {k: v.astype(dtype) for k, v in params64.items()}
     x, dy = x64.astype(dtype), dy64.astype(dtype)
-    functions, correctness, first_s, results, device_timings = {}, {}, {}, {}, {}
+    functions, correctness, subnormal, first_s, results, device_timings = {}, {}, {}, {}, {}, {}
     max_repeats = max(max_repeats, min_repeats)
     for name in backends:  # the first calls: compilation or cache load, and the correctness check
         impl = get_backend(name)
@@ -113,6 +131,7 @@ def measure_throughput(net, T, batch, dtype, backends, seed=0, min_repeats=5, mi
             continue
         first_s[name] = time.perf_counter() - start
         correctness[name] = max_relative_diff(arrays, reference)
+        subnormal[name] = subnormal_share(arrays)
         if hasattr(impl, "measure_phases"):  # a GPU: CUDA events, inputs resident on the device
             device_timings[name] = impl.measure_phases(net, params, x, dy, min_repeats=min_repeats,
                                                        min_seconds=min_seconds, max_repeats=max_repeats)
@@ -131,7 +150,7 @@ def measure_throughput(net, T, batch, dtype, backends, seed=0, min_repeats=5, mi
         mine = {phase: timings.get((name, phase)) for phase in PHASES}
         fwd, both = mine["forward"], mine["forward_backward"]
         values = dict(first_s=first_s[name], backward_ms=1e3 * (both.median - fwd.median), backward_is_derived=True,
-                      max_rel_diff=correctness[name], gemm_peak_gflops=peak)
+                      max_rel_diff=correctness[name], subnormal_share=subnormal[name], gemm_peak_gflops=peak)
         for phase, t in mine.items():
             values[f"{phase}_ms"] = None if t is None else 1e3 * t.median
             values[f"{phase}_mad_ms"] = None if t is None else 1e3 * t.mad

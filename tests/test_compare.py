@@ -10,7 +10,8 @@ import rnnbench as rb
 from rnnbench.cli import main
 from rnnbench.regression import regression_rows, worst_slowdown
 from rnnbench.runs import load_run
-from rnnbench.throughput import measure_throughput
+from rnnbench.suite import load_suite
+from rnnbench.throughput import measure_throughput, subnormal_share
 from rnnbench.timing import time_interleaved
 
 TINY = """
@@ -181,3 +182,64 @@ def test_compare_rejects_bad_arguments(tmp_path):
     assert bad.exit_code == 2 and "backends" in bad.output
     none = CliRunner().invoke(main, ["compare", "decay", "-o", str(tmp_path / "y")])
     assert none.exit_code == 2 and "no throughput cases" in none.output
+
+
+def test_subnormal_share_counts_nonzero_entries_below_the_smallest_normal():
+    tiny32 = np.finfo(np.float32).tiny
+    a = np.array([0.0, -0.0, tiny32, tiny32 / 2, -tiny32 / 4, 1.0, np.nan, np.inf], np.float32)
+    b = np.array([[tiny32 / 8, 2.0]], np.float32)
+    assert subnormal_share([a, b]) == pytest.approx(3 / 10)
+    assert subnormal_share([np.array([1e-310, 1e-300])]) == 0.5  # float64's own smallest normal
+
+
+def test_throughput_draws_parameters_by_init_and_inputs_by_input_scale():
+    """identity init (zero biases) and x ~ N(0, 1e-38^2) in float32: states and
+    most gradients subnormal, every backend still within float32's tolerance of
+    the float64 reference; the defaults give none."""
+    net = rb.RNN("lstm", 6, 8)
+    run = dict(min_repeats=1, min_seconds=0, max_repeats=1)
+    tiny = measure_throughput(net, 5, 3, np.float32, ["numpy", "numba-cpu"], init="identity", input_scale=1e-38, **run)
+    plain = measure_throughput(net, 5, 3, np.float32, ["numba-cpu"], **run)["numba-cpu"]
+    for values in tiny.values():
+        assert values["subnormal_share"] > 0.3 and values["max_rel_diff"] < 1e-4
+    assert plain["subnormal_share"] == 0.0 and plain["max_rel_diff"] < 1e-4
+    with pytest.raises(ValueError, match="forget_bias applies to lstm only"):
+        measure_throughput(rb.RNN("gru", 6, 8), 5, 3, np.float32, ["numpy"], init="forget_bias:1", **run)
+
+
+def test_throughput_ids_and_tables_name_the_init_and_input_scale(tmp_path):
+    """Default cases keep their ids; the others name what differs, and the
+    summary shows it, with the dtype and the subnormal share."""
+    suite = tmp_path / "scales.toml"
+    suite.write_text(TINY.replace('kind = ["lstm", "gru"]', 'kind = "rnn_tanh"\ninit = "identity"\n'
+                                  'input_scale = [1.0, 1e-310]'))
+    ids = [c["id"] for c in load_suite(str(suite)).cases]
+    assert ids == ["throughput/rnn_tanh/H=8/B=3/T=5/float64/init=identity",
+                   "throughput/rnn_tanh/H=8/B=3/T=5/float64/init=identity/input_scale=1e-310"]
+    assert [c["id"] for c in load_suite("cpu").cases][0] == "throughput/lstm/H=256/B=1/T=200/float32"
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(main, ["compare", str(suite), "--backends", "numba-cpu,numpy", "-o", str(out),
+                                       "--threads", "1", "--repeats", "1", "--min-time", "0"])
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if line.startswith("rnn_tanh")]
+    assert len(rows) == 4 and all(" float64 " in row for row in rows)
+    assert all(row.startswith("rnn_tanh [identity] ") for row in rows[:2])
+    assert all(row.startswith("rnn_tanh [identity, x*1e-310] ") for row in rows[2:])
+    shares = [float(row.split()[-1].rstrip("%")) for row in rows]
+    assert shares[:2] == [0.0, 0.0] and min(shares[2:]) > 30
+    assert "subnormal: the share of the outputs and gradients that is subnormal" in result.output
+
+
+def test_the_subnormal_suite_pairs_each_problem_with_tiny_inputs():
+    cases = load_suite("subnormal").cases
+    assert {c["measurement"] for c in cases} == {"throughput"} and {c["init"] for c in cases} == {"identity"}
+    pairs = {}
+    for c in cases:
+        key = tuple((k, v) for k, v in c.items() if k not in ("input_scale", "id"))
+        pairs.setdefault(key, []).append(c["input_scale"])
+    assert {tuple(scales) for scales in pairs.values()} == {(1.0, 1e-38), (1.0, 1e-307)}
+    # W_ih x, of typical size input_scale 1e-3 sqrt(I) (W_ih ~ N(0, 1e-6)), is subnormal, far from 0
+    for key, (_, tiny) in pairs.items():
+        q = dict(key)
+        finfo = np.finfo(np.dtype(q["dtype"]))
+        assert 1e3 * finfo.smallest_subnormal < tiny * 1e-3 * np.sqrt(q["input_size"]) < finfo.smallest_normal

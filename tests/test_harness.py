@@ -62,7 +62,8 @@ def test_deepbench_suites_hold_every_problem_and_filter_by_size():
 
 def test_builtin_suites_are_listed_and_expand():
     names = [name for name, _ in list_suites()]
-    assert names == ["deepbench-train", "deepbench-infer", "cpu-float64", "cpu", "decay", "scaling", "smoke", "tbptt"]
+    assert names == ["deepbench-train", "deepbench-infer", "cpu-float64", "cpu", "decay", "scaling", "smoke", "subnormal",
+                     "tbptt"]
     decay = load_suite("decay")
     assert len(decay.cases) == 4 * 7 * 5 + 5 + 5
     kinds_inits = {(c["kind"], c["init"]) for c in decay.cases}

@@ -299,3 +299,14 @@ def test_rundata_orders_and_groups():
     assert sorted(["orthogonal:1.5", "default", "identity", "orthogonal:0.5"], key=rd.init_sort_key) == [
         "default", "orthogonal:0.5", "orthogonal:1.5", "identity"]
     assert rd.zero_crossings([0.5, 1.0, 1.5], [-1.0, -0.5, 0.5]) == [1.25]
+
+
+def test_throughput_problems_differ_by_init_and_input_scale_and_their_labels_say_so():
+    def case(**q):
+        return {"params": {"kind": "lstm", "hidden_size": 8, "batch": 2, "T": 3, "dtype": "float32", **q}}
+    plain, tiny = case(), case(init="identity", input_scale=1e-38)
+    assert rd.data_text(plain["params"]) == "" and rd.kind_text(plain["params"]) == "lstm"
+    assert rd.kind_text(tiny["params"]) == "lstm [identity, x*1e-38]"
+    assert rd.kind_text(case(input_scale=0.5)["params"]) == "lstm [x*0.5]"
+    assert rd.problem_key(plain) != rd.problem_key(tiny) != rd.problem_key(case(init="identity"))
+    assert rd.problem_label(tiny) == "lstm [identity, x*1e-38] H=8 B=2 T=3"

@@ -109,7 +109,7 @@ def throughput_table(run):
             if c is None:
                 continue
             q, v = c["params"], c["values"]
-            rows.append((q["kind"], str(q["hidden_size"]), str(q["batch"]), str(q["T"]), _input_cell(q),
+            rows.append((rd.kind_text(q), str(q["hidden_size"]), str(q["batch"]), str(q["T"]), _input_cell(q),
                          str(q.get("dtype", DASH)), backend,
                          *(num(v.get(f"{phase}_ms")) for phase, _ in PHASE_COLUMNS),
                          num(v.get("forward_backward_gflops_deepbench")), num(v.get("forward_backward_gflops_full")),
@@ -131,7 +131,8 @@ def throughput_table(run):
         notes=("Times: median ms of the timed calls. bwd-data / bwd-weights: DeepBench's backward phases "
                "(gradient of the inputs and states / of the weights), '-' where the backend runs them as one "
                "pass (torch). bwd: fwd+bwd minus fwd (derived), comparable across backends. Input: input size, "
-               "or 'skip' for DeepBench's skip-input mode.",
+               "or 'skip' for DeepBench's skip-input mode. Type [init, x*s]: parameters by that init scheme, "
+               "inputs scaled by s (PyTorch's init and x ~ N(0, 1) where not given).",
                "GFLOP/s of the forward+backward step under DeepBench's count (DB: recurrent GEMM only) and the "
                "full count (input GEMM included); % peak: full count against the square-GEMM peak measured "
                f"just before and after each problem's timings (the better of the two), {peak_text}."))
@@ -185,7 +186,7 @@ def ratio_table(run):
                 cells.append(num(value, 3))
                 if value is not None:
                     medians[(b, i)].append(value)
-        rows.append((q["kind"], str(q["hidden_size"]), str(q["batch"]), str(q["T"]), str(q.get("dtype", DASH)),
+        rows.append((rd.kind_text(q), str(q["hidden_size"]), str(q["batch"]), str(q["T"]), str(q.get("dtype", DASH)),
                      *cells, sci(worst), "yes" if not bad else "NO: " + ", ".join(bad)))
     if not rows:
         return None
