@@ -19,7 +19,13 @@ member), so that a core the host slows down does less, did not pay on the
 cost 40% more a unit in runs of 32 units than of 512, and each job restarts
 the streams of W_hh. On two threads, in a slow phase of the host, it
 measured from 7% slower to 17% faster (batch 1), inside that phase's noise
-(identical code on both sides read up to 9% apart).
+(identical code on both sides read up to 9% apart). Nor did splitting the
+time loop by batch rows instead, each thread running its own samples'
+recurrence through all of W_hh with no barrier between steps (a prototype,
+one process, interleaved, Zen 3): the forward took 1.06-1.32x the time
+(vanilla RNN H = 256..1024, LSTM H = 256..512), the time loop alone
+1.00-1.04x (vanilla RNN): the barriers cost less than the micro-kernel
+loses on half the rows a call.
 
 :func:`run_team` starts the team: the calling thread is member 0, a
 persistent pool supplies the others (about 100 us to start a team of two on
