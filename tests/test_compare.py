@@ -217,6 +217,8 @@ def test_throughput_ids_and_tables_name_the_init_and_input_scale(tmp_path):
     assert ids == ["throughput/rnn_tanh/H=8/B=3/T=5/float64/init=identity",
                    "throughput/rnn_tanh/H=8/B=3/T=5/float64/init=identity/input_scale=1e-310"]
     assert [c["id"] for c in load_suite("cpu").cases][0] == "throughput/lstm/H=256/B=1/T=200/float32"
+    assert [c["id"] for c in load_suite("smoke").cases if c["measurement"] == "throughput"] == [
+        "throughput/lstm/H=64/B=8/T=50/float32", "throughput/gru/H=64/B=8/T=50/float32"]  # N(0, 1) inputs, as before
     out = tmp_path / "cmp"
     result = CliRunner().invoke(main, ["compare", str(suite), "--backends", "numba-cpu,numpy", "-o", str(out),
                                        "--threads", "1", "--repeats", "1", "--min-time", "0"])
