@@ -1,8 +1,8 @@
 """Run folders: results.json, results.csv and figures/ for one suite run.
 
-results.json (schema_version 1)::
+results.json (schema_version 2)::
 
-    {"schema_version": 1, "tool": "rnnbench", "rnnbench_version": "0.1.0",
+    {"schema_version": 2, "tool": "rnnbench", "rnnbench_version": "0.1.0",
      "suite": {"name", "description", "source", "cases_planned"},
      "options": {"backend", "dtype", "quick", "seed", "filter"},
      "status": "running" | "complete" | "interrupted",
@@ -15,6 +15,9 @@ results.json (schema_version 1)::
                 "series": {name: [number or null, ...]}}]}
 
 Non-finite numbers are stored as null (values carry a 'finite' flag).
+Version 1 timed throughput cases on PyTorch's init and x ~ N(0, 1)
+whatever their init and input_scale said; :func:`load_run` gives a
+version-1 folder's throughput cases the values they were measured with.
 results.json and results.csv are rewritten atomically (temporary file,
 fsync, rename) after every case, so an interrupted run leaves every case
 finished so far in valid files, never a truncated one.
@@ -28,7 +31,7 @@ from pathlib import Path
 
 from . import __version__
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RESULTS = "results.json"
 CSV = "results.csv"
 
@@ -133,4 +136,9 @@ def load_run(path):
                          f"reads ({SCHEMA_VERSION}); upgrade rnnbench")
     if not isinstance(data.get("cases"), list):
         raise ValueError(f"run folder {str(path)!r}: {RESULTS} has no cases list")
+    if version < 2:  # throughput ignored init and input_scale
+        for case in data["cases"]:
+            if isinstance(case, dict) and case.get("measurement") == "throughput" and isinstance(case.get("params"),
+                                                                                                  dict):
+                case["params"].update(init="default", input_scale=1.0)
     return data

@@ -2,7 +2,7 @@
 from collections import defaultdict
 
 from .environment import blas_kernel_warning
-from .rundata import kind_text
+from .rundata import data_text, kind_text
 
 
 def _fmt(value, spec):
@@ -59,7 +59,8 @@ def throughput_table(cases):
     if not rows:
         return []
     width = max(9, *(len(kind_text(c["params"])) for c in rows))
-    subnormal = any(c["values"].get("subnormal_share") for c in rows)  # a column only where some are
+    drawn = any(data_text(c["params"]) for c in rows)  # a note, a column, only where some row has them
+    subnormal = any(c["values"].get("subnormal_share") for c in rows)
     lines = [f"{'Type':{width}s} {'Hidden':>6s} {'Batch':>5s} {'Steps':>5s} {'input':6s} {'dtype':7s} {'backend':10s} "
              f"{'fwd ms':>9s} {'bwd-data':>9s} {'bwd-wts':>9s} {'fwd+bwd ms':>10s} {'GFLOP/s':>8s} {'%peak':>6s} "
              f"{'ratio':>6s} {'max rel diff':>12s}" + (f" {'subnormal':>9s}" if subnormal else "")]
@@ -76,9 +77,9 @@ def throughput_table(cases):
     lines.append("bwd-data / bwd-wts: backward-data (dx, dh) and backward-weights (dW) timed apart, '-' where the "
                  "backend runs them as one pass (torch); GFLOP/s and %peak: forward+backward, full FLOP count "
                  "(every GEMM run) against the measured GEMM peak; ratio: fwd+bwd time / the first backend's; "
-                 "max rel diff: against numpy float64; Type [init, x*s]: parameters by that init scheme, inputs "
-                 "scaled by s" + ("; subnormal: the share of the outputs and gradients that is subnormal." if subnormal
-                                  else "."))
+                 "max rel diff: against numpy float64"
+                 + ("; Type [init, x*s]: parameters by that init scheme, inputs scaled by s" if drawn else "")
+                 + ("; subnormal: the share of the outputs and gradients that is subnormal" if subnormal else "") + ".")
     unsupported = sorted({f"{c['params']['backend']} ({c['error']})" for c in cases if c["status"] == "unsupported"})
     if unsupported:
         lines.append("unsupported: " + "; ".join(unsupported))

@@ -154,6 +154,7 @@ def test_compare_end_to_end_and_regression_mode(tmp_path):
     assert data["options"]["threads"] == 1 and data["options"]["threads_in_use"]["numba"] == 1
     assert data["options"]["torch"]["version"].startswith("2.13")
     assert "fwd+bwd ms" in result.output and "Type" in result.output
+    assert "Type [init" not in result.output and "subnormal" not in result.output  # default data: no such note
     assert (out / "figures" / "throughput_bars.png").is_file()
 
     same = CliRunner().invoke(main, ["compare", str(out), str(out), "--fail-above", "1.10"])

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import rnnbench.harness as harness
 from rnnbench.cli import main
-from rnnbench.runs import load_run
+from rnnbench.runs import SCHEMA_VERSION, load_run
 from rnnbench.suite import list_suites, load_suite
 
 TINY = """
@@ -62,8 +62,8 @@ def test_deepbench_suites_hold_every_problem_and_filter_by_size():
 
 def test_builtin_suites_are_listed_and_expand():
     names = [name for name, _ in list_suites()]
-    assert names == ["deepbench-train", "deepbench-infer", "cpu-float64", "cpu", "decay", "scaling", "smoke", "subnormal",
-                     "tbptt"]
+    assert names == ["deepbench-train", "deepbench-infer", "cpu-float64", "cpu", "decay", "scaling", "smoke",
+                     "subnormal", "tbptt"]
     decay = load_suite("decay")
     assert len(decay.cases) == 4 * 7 * 5 + 5 + 5
     kinds_inits = {(c["kind"], c["init"]) for c in decay.cases}
@@ -203,3 +203,18 @@ def test_load_run_explains_what_is_wrong(tmp_path):
     (newer / "results.json").write_text('{"schema_version": 99, "cases": []}')
     with pytest.raises(ValueError, match="newer.*schema_version 99"):
         load_run(newer)
+
+
+def test_a_version_1_run_says_its_throughput_cases_ran_on_the_default_data(tmp_path):
+    """Version 1 ignored init and input_scale in throughput cases (the smoke
+    suite's 0.1 was for its decay cases): loaded, they read as measured."""
+    cases = [{"id": "t", "measurement": "throughput", "params": {"kind": "lstm", "init": "identity",
+                                                                   "input_scale": 0.1}},
+             {"id": "d", "measurement": "decay", "params": {"kind": "lstm", "init": "identity", "input_scale": 0.1}}]
+    for version, expected in ((1, ("default", 1.0)), (SCHEMA_VERSION, ("identity", 0.1))):
+        folder = tmp_path / f"v{version}"
+        folder.mkdir()
+        (folder / "results.json").write_text(json.dumps({"schema_version": version, "cases": cases}))
+        throughput, decay = load_run(folder)["cases"]
+        assert (throughput["params"]["init"], throughput["params"]["input_scale"]) == expected
+        assert (decay["params"]["init"], decay["params"]["input_scale"]) == ("identity", 0.1)

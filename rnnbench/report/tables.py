@@ -123,6 +123,7 @@ def throughput_table(run):
                 peaks.setdefault(str(c["params"].get("dtype")), set()).add(c["values"]["gemm_peak_gflops"])
     peak_text = ", ".join(_peak_range(values) + f" GFLOP/s ({dtype})"
                           for dtype, values in sorted(peaks.items())) or "not recorded"
+    drawn = any(rd.data_text(c["params"]) for per in problems.values() for c in per.values())
     return Table(
         "Median times per phase, throughput and share of the GEMM peak",
         ("Type", "Hidden", "Batch", "TimeSteps", "Input", "dtype", "backend",
@@ -131,8 +132,9 @@ def throughput_table(run):
         notes=("Times: median ms of the timed calls. bwd-data / bwd-weights: DeepBench's backward phases "
                "(gradient of the inputs and states / of the weights), '-' where the backend runs them as one "
                "pass (torch). bwd: fwd+bwd minus fwd (derived), comparable across backends. Input: input size, "
-               "or 'skip' for DeepBench's skip-input mode. Type [init, x*s]: parameters by that init scheme, "
-               "inputs scaled by s (PyTorch's init and x ~ N(0, 1) where not given).",
+               "or 'skip' for DeepBench's skip-input mode." + (
+                   " Type [init, x*s]: parameters by that init scheme, inputs scaled by s (PyTorch's init and "
+                   "x ~ N(0, 1) where not given)." if drawn else ""),
                "GFLOP/s of the forward+backward step under DeepBench's count (DB: recurrent GEMM only) and the "
                "full count (input GEMM included); % peak: full count against the square-GEMM peak measured "
                f"just before and after each problem's timings (the better of the two), {peak_text}."))
