@@ -138,7 +138,7 @@ def load_run(path):
         raise ValueError(f"run folder {str(path)!r}: {RESULTS} has no cases list")
     if version < 2:  # throughput ignored init and input_scale
         for case in data["cases"]:
-            if isinstance(case, dict) and case.get("measurement") == "throughput" and isinstance(case.get("params"),
-                                                                                                  dict):
-                case["params"].update(init="default", input_scale=1.0)
+            params = case.get("params") if isinstance(case, dict) else None
+            if isinstance(params, dict) and case.get("measurement") == "throughput":
+                params.update(init="default", input_scale=1.0)
     return data
