@@ -26,6 +26,15 @@ barrier follows it (0.98-1.02); a software prefetch of xp[t + 1] during
 step t, before the products or before the cells (0.98-1.03); the products
 and cells of a step in groups of 6 to 18 rows, so the cells read L1
 (1.09-1.33: the cell loops over the groups' strided views vectorise worse).
+Later, on the 2-core Zen 3 (two threads, one process, interleaved, with the
+unit groups): each member's products over the units of h_{t+1} it wrote
+itself run before the barrier, the rest after it, so that a member waiting
+for the other has work (0.99-1.06 at B >= 16, 1.24-1.27 at batch 1: two half-K
+passes over every panel, and the batch-1 products wait on memory either
+way). The same loop with no barrier at all, its results wrong, took 0.93-0.96
+of the time (vanilla RNN and LSTM, H = 256, B = 32; 1.00 at H = 512, B = 16):
+all that any scheme for the waits could win. Packing W_ih only once (a
+bound for a projection that reads W_ih unpacked): 0.97-0.99 (rounds paired).
 
 Each function runs as ``member`` of a ``team`` of threads
 (:mod:`rnnbench.kernels.team`; member 0 of 1 runs alone) and does its share:

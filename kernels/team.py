@@ -29,7 +29,15 @@ loses on half the rows a call.
 
 :func:`run_team` starts the team: the calling thread is member 0, a
 persistent pool supplies the others (about 100 us to start a team of two on
-the 2-core Zen 3 machine: a pool submission and a thread waking up). BLAS's
+the 2-core Zen 3 machine: a pool submission and a thread waking up).
+Workers that wait for their next job spinning for 2 ms (in compiled code,
+holding no GIL), then sleep, started a team of two in 63-82 us instead of
+the pool's 68-93 when calls follow one another within 0.1 ms, as in a
+benchmark's loop (the guest's haltpoll idle driver keeps an idle core awake
+about that long), and in 88-114 us instead of 160-260 1 ms apart; the
+forward's time did not move beyond the noise (0.97-1.08 of it, in one
+process, interleaved; vanilla RNN, LSTM, GRU): not kept, since a spinning
+core also slows whatever runs next on it. BLAS's
 own threads must stay out of it: after a call OpenBLAS's workers spin for a
 while, and a team thread sharing a core with one runs 2x slower (measured: a
 2-thread loop of 12 ms takes 25 ms right after a 2-thread sgemm). The time
