@@ -46,7 +46,7 @@ def run_cmd(suite, output, backend, dtype, quick, seed, filters, no_figures, rep
 
 def _execute(start, out, figures=True, report=False):
     """Run ``start()`` (-> RunFolder), then figures, the summary and, with ``report``, the PDF report;
-    Ctrl-C exits 130."""
+    Ctrl-C exits 130; exit 1, after all of that, when a case failed (its error is in the run folder)."""
     from .figures import write_figures
     from .summary import summary_lines
     try:
@@ -68,6 +68,11 @@ def _execute(start, out, figures=True, report=False):
         except click.UsageError as exc:
             click.echo(f"no report: {exc.message}", err=True)
             raise SystemExit(1)
+    failed = sum(c["status"] == "error" for c in run.cases)
+    if failed:
+        click.echo(f"{failed} of {len(run.cases)} cases failed: their errors are in {run.path / 'results.json'}",
+                   err=True)
+        raise SystemExit(1)
 
 
 def _build_report(run_dirs, output, fmt):

@@ -171,6 +171,16 @@ def test_cli_run_smoke_end_to_end(tmp_path):
     assert again.exit_code == 2 and "already holds a run" in again.output
 
 
+def test_cli_run_exits_1_when_a_case_fails(tmp_path):
+    """Every case is still run and recorded, the summary printed, and then the exit status says so."""
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", str(write_suite(tmp_path)), "-o", str(out), "--no-figures"])
+    assert result.exit_code == 1, result.output
+    assert [c["status"] for c in load_run(out)["cases"]] == ["ok", "ok", "ok", "error"]
+    assert "1 of 4 cases failed" in result.output and "results.json" in result.output
+    assert "rate/step" in result.output  # the summary of the cases that worked
+
+
 def test_cli_run_options(tmp_path):
     out = tmp_path / "opts"
     result = CliRunner().invoke(main, ["run", "smoke", "-o", str(out), "--filter", "tbptt", "--filter", "lstm",
