@@ -130,8 +130,10 @@ def freeze_layout(fig, decimals=LAYOUT_DECIMALS):
     for parent in [fig, *_subfigures(fig)]:
         if parent._suptitle is not None:  # the Text artist; matplotlib has no public getter for it
             parent._suptitle.set_position(np.round(parent._suptitle.get_position(), decimals))
-        for ax in parent.axes:
-            ax.set_position(np.round(ax.get_position().bounds, decimals), which="active")
+        for ax in parent.axes:  # both boxes: each draw resets the active one from the original (apply_aspect)
+            for original in (True, False):
+                ax.set_position(np.round(ax.get_position(original).bounds, decimals),
+                                which="original" if original else "active")
 
 
 def render_png(plot, folder):

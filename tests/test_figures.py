@@ -1,10 +1,13 @@
 """PNG figures of a run: the files written, their validity and determinism."""
 import copy
 
+import numpy as np
+
 import pytest
 
 from rnnbench import rundata as rd
-from rnnbench.figures import BACKEND_COLORS, KIND_COLORS, new_figure, style, throughput_plots, write_figures
+from rnnbench.figures import (BACKEND_COLORS, KIND_COLORS, LAYOUT_DECIMALS, freeze_layout, new_figure, run_plots,
+                              style, throughput_plots, write_figures)
 from rnnbench.harness import run_compare, run_suite
 from rnnbench.runs import load_run
 from rnnbench.suite import load_suite
@@ -98,6 +101,22 @@ def test_missing_values_are_skipped_not_plotted_as_empty(run_data, tmp_path):
     names = [p.name for p in write_figures(data, tmp_path)]
     assert names == ["decay_norm_vs_lag_rnn_tanh.png", "decay_norm_vs_lag_lstm.png",
                      "decay_grad_step0_vs_T.png", "decay_temporal_rnn_tanh.png"]
+
+
+def test_frozen_layouts_stay_rounded_when_drawn(run_data):
+    """freeze_layout rounds every Axes box, the original one too: each draw resets the active box from the
+    original (Axes.apply_aspect), and the layout engine's last bits, which differ from run to run, then
+    reached the PDF's coordinates (the example report came out in two versions at random)."""
+    for plot in run_plots(run_data):
+        with style():
+            fig = new_figure(plot.size)
+            plot.draw(fig)
+            freeze_layout(fig)
+            frozen = [ax.get_position().get_points().copy() for ax in fig.axes]
+            fig.draw_without_rendering()
+        for ax, points in zip(fig.axes, frozen):
+            np.testing.assert_array_equal(ax.get_position().get_points(), points, err_msg=plot.name)
+            np.testing.assert_allclose(points, np.round(points, LAYOUT_DECIMALS), rtol=0, atol=1e-15)
 
 
 def test_kind_colours_are_fixed():
