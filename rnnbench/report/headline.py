@@ -14,7 +14,8 @@ def _init_text(init):
 
 
 def throughput_sentences(run):
-    """Per kind and other backend: the median time ratio to the reference backend; then correctness.
+    """Per kind (and how its data were drawn, where not the defaults) and other backend: the median time
+    ratio to the reference backend; then correctness.
     For a single-backend run: the best share of the GEMM peak."""
     cases = run.cases("throughput")
     if not cases:
@@ -23,25 +24,29 @@ def throughput_sentences(run):
     out = []
     if len(run.backends) >= 2:
         reference = run.backends[0]
-        by = {}
+        by, labels = {}, {}  # (kind, how the data were drawn) -> backend -> ratios: other data are not pooled
         for base, row in ratios(run):
+            q = base["params"]
+            key = (q["kind"], rd.data_text(q))
+            labels[key] = rd.kind_text(q)
             for backend, (_, fb) in row.items():
                 if fb is not None:
-                    by.setdefault((base["params"]["kind"], backend), []).append(fb)
-        kinds = rd.kind_order({k for k, _ in by})
-        for kind in kinds:
-            for backend in run.backends[1:]:
-                values = by.get((kind, backend))
-                if not values:
-                    continue
-                m = statistics.median(values)
-                n = f"median of {len(values)} problem{'s' if len(values) > 1 else ''}, forward+backward"
-                if m > PAR:
-                    out.append(f"{reference} is {times(m)} faster than {backend} on the {kind} cases ({n}).")
-                elif m < 1 / PAR:
-                    out.append(f"{backend} is {times(1 / m)} faster than {reference} on the {kind} cases ({n}).")
-                else:
-                    out.append(f"{reference} and {backend} are on par on the {kind} cases (ratio {m:.2f}, {n}).")
+                    by.setdefault(key, {}).setdefault(backend, []).append(fb)
+        for kind in rd.kind_order({k for k, _ in by}):
+            for key in sorted(key for key in by if key[0] == kind):  # the default data ('') first
+                label = labels[key]
+                for backend in run.backends[1:]:
+                    values = by[key].get(backend)
+                    if not values:
+                        continue
+                    m = statistics.median(values)
+                    n = f"median of {len(values)} problem{'s' if len(values) > 1 else ''}, forward+backward"
+                    if m > PAR:
+                        out.append(f"{reference} is {times(m)} faster than {backend} on the {label} cases ({n}).")
+                    elif m < 1 / PAR:
+                        out.append(f"{backend} is {times(1 / m)} faster than {reference} on the {label} cases ({n}).")
+                    else:
+                        out.append(f"{reference} and {backend} are on par on the {label} cases (ratio {m:.2f}, {n}).")
     checked = [correctness(per) for per in problems.values()]
     bad = sorted({b for _, backends in checked for b in backends})
     worst = max((w for w, _ in checked if w is not None), default=None)
