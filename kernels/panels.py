@@ -354,11 +354,11 @@ def _product(pair, packed, p, K, b, c, c_col, ncols, first, first_step):
     N = b.shape[0]
     P = panel_width(packed)
     base, stride = p * K * P, K * P
+    groups = (N + ROWS - 1) // ROWS  # the rows in groups of as even sizes as can be (see ROWS)
     for k0 in range(0, K, K_BLOCK):
         kn = min(K_BLOCK, K - k0)
         onto, onto_step = (first, first_step) if k0 == 0 else (c, 1)
-        groups = (N + ROWS - 1) // ROWS
-        for i in range(groups):  # the rows in groups of as even sizes as can be (see ROWS)
+        for i in range(groups):
             n0 = i * N // groups
             nr = (i + 1) * N // groups - n0
             if pair:

@@ -130,10 +130,8 @@ def freeze_layout(fig, decimals=LAYOUT_DECIMALS):
     for parent in [fig, *_subfigures(fig)]:
         if parent._suptitle is not None:  # the Text artist; matplotlib has no public getter for it
             parent._suptitle.set_position(np.round(parent._suptitle.get_position(), decimals))
-        for ax in parent.axes:  # both boxes: each draw resets the active one from the original (apply_aspect)
-            for original in (True, False):
-                ax.set_position(np.round(ax.get_position(original).bounds, decimals),
-                                which="original" if original else "active")
+        for ax in parent.axes:  # the original box, which each draw makes the active one from (apply_aspect)
+            ax.set_position(np.round(ax.get_position(original=True).bounds, decimals))
 
 
 def render_png(plot, folder):

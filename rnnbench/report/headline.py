@@ -24,19 +24,16 @@ def throughput_sentences(run):
     out = []
     if len(run.backends) >= 2:
         reference = run.backends[0]
-        by, labels = {}, {}  # (kind, how the data were drawn) -> backend -> ratios: other data are not pooled
+        by = {}  # (kind, kind_text: the kind and how its data were drawn) -> backend -> ratios: not pooled
         for base, row in ratios(run):
             q = base["params"]
-            key = (q["kind"], rd.data_text(q))
-            labels[key] = rd.kind_text(q)
             for backend, (_, fb) in row.items():
                 if fb is not None:
-                    by.setdefault(key, {}).setdefault(backend, []).append(fb)
+                    by.setdefault((q["kind"], rd.kind_text(q)), {}).setdefault(backend, []).append(fb)
         for kind in rd.kind_order({k for k, _ in by}):
-            for key in sorted(key for key in by if key[0] == kind):  # the default data ('') first
-                label = labels[key]
+            for label in sorted(text for k, text in by if k == kind):  # 'lstm' before 'lstm [identity]'
                 for backend in run.backends[1:]:
-                    values = by[key].get(backend)
+                    values = by[(kind, label)].get(backend)
                     if not values:
                         continue
                     m = statistics.median(values)
