@@ -227,6 +227,42 @@ def problems(cases):
     return out
 
 
+def kind_family(kind):
+    """'rnn' for the vanilla RNN (rnn_tanh and rnn_relu, pooled as the speed targets pool them), else the kind."""
+    return "rnn" if kind in ("rnn_tanh", "rnn_relu") else kind
+
+
+def median_time_ratios(cases, backends):
+    """The speed targets' measure: per group of problems and per backend b of ``backends[1:]``, the median
+    over the group's problems of backends[0]'s time / b's time (below 1: backends[0] faster), forward and
+    forward+backward. A group is a kind family (:func:`kind_family`) with its dtype, input mode and data
+    (problems on other data or in another mode are not pooled with the default ones).
+    -> [(group label, dtype, b, problems, forward median or None, forward+backward median or None)] in
+    kind order, then label, dtype and backend order; a problem counts where both have a forward+backward
+    time."""
+    reference, groups = backends[0], {}
+    for per in problems(cases).values():
+        base = per.get(reference)
+        if base is None:
+            continue
+        q = base["params"]
+        mode = q.get("input_mode", "linear")
+        label = kind_family(q["kind"]) + (f" {mode}" if mode != "linear" else "")
+        label += f" [{data_text(q)}]" if data_text(q) else ""
+        for b in backends[1:]:
+            if b in per:
+                ratios = groups.setdefault((kind_family(q["kind"]), label, str(q.get("dtype")), b), ([], []))
+                for phase, values in zip(("forward_ms", "forward_backward_ms"), ratios):
+                    mine, other = base["values"].get(phase), per[b]["values"].get(phase)
+                    if finite(mine) and finite(other) and other > 0:
+                        values.append(mine / other)
+    order = {k: i for i, k in enumerate(kind_order({key[0] for key in groups}))}
+    rank = {b: i for i, b in enumerate(backends)}
+    return [(label, dtype, b, len(fb), float(np.median(fwd)) if fwd else None, float(np.median(fb)) if fb else None)
+            for (family, label, dtype, b), (fwd, fb) in sorted(groups.items(), key=lambda item: (
+                order[item[0][0]], item[0][1], item[0][2], rank[item[0][3]]))]
+
+
 def scaling_groups(cases):
     """{dim: [(backend, kind, fixed_text, [(size, ms)])]} for groups of cases varying only in dim (T, H or B),
     with >= 3 sizes; ms is the forward+backward time of the first case of a size."""

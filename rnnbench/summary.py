@@ -2,7 +2,7 @@
 from collections import defaultdict
 
 from .environment import blas_kernel_warning
-from .rundata import data_text, kind_text
+from .rundata import data_text, kind_text, median_time_ratios
 
 
 def _fmt(value, spec):
@@ -86,12 +86,32 @@ def throughput_table(cases):
     return lines
 
 
+def median_ratio_table(cases, backends):
+    """Per kind (the vanilla RNN's two pooled) and other backend: the median over its problems of the first
+    backend's time / the other's, forward and forward+backward (the speed targets' measure)."""
+    rows = median_time_ratios(cases, backends) if len(backends) >= 2 else []
+    if not rows:
+        return []
+    reference = backends[0]
+    width = max(9, *(len(label) for label, *_ in rows))
+    lines = [f"median of the time ratios {reference} / other backend over each kind's problems (below 1: "
+             f"{reference} faster; rnn: rnn_tanh and rnn_relu):",
+             f"{'kind':{width}s} {'dtype':7s} {'backend':10s} {'problems':>8s} {'forward':>8s} {'fwd+bwd':>8s}"]
+    for label, dtype, backend, n, forward, forward_backward in rows:
+        lines.append(f"{label:{width}s} {dtype:7s} {backend:10s} {n:8d} {_fmt(forward, '8.2f')} "
+                     f"{_fmt(forward_backward, '8.2f')}")
+    return lines
+
+
 def summary_lines(data):
     cases = data["cases"]
     failed = [c for c in cases if c["status"] == "error"]
     lines = [f"{data['suite']['name']}: {len(cases)} of {data['suite']['cases_planned']} cases, "
              f"{len(failed)} failed, status {data['status']}"]
-    for table in (decay_table(cases), tbptt_table(cases), throughput_table(cases)):
+    backends = data.get("options", {}).get("backends") or []
+    for table in (decay_table(cases), tbptt_table(cases), throughput_table(cases),
+                  median_ratio_table([c for c in cases if c["measurement"] == "throughput" and c["status"] == "ok"],
+                                     backends)):
         if table:
             lines += [""] + table
     violated = [c["id"] for c in cases if c["status"] == "ok" and c["values"].get("pascanu_violations")]

@@ -155,6 +155,9 @@ def test_compare_end_to_end_and_regression_mode(tmp_path):
     assert data["options"]["torch"]["version"].startswith("2.13")
     assert "fwd+bwd ms" in result.output and "Type" in result.output
     assert "Type [init" not in result.output and "subnormal" not in result.output  # default data: no such note
+    medians = result.output.split("median of the time ratios numba-cpu / other backend")[1].splitlines()[2:]
+    assert [row.split()[:4] for row in medians[:4]] == [[kind, "float64", backend, "1"] for kind in ("lstm", "gru")
+                                                     for backend in ("numpy", "torch")]
     assert (out / "figures" / "throughput_bars.png").is_file()
 
     same = CliRunner().invoke(main, ["compare", str(out), str(out), "--fail-above", "1.10"])

@@ -327,3 +327,47 @@ def test_throughput_problems_differ_by_init_and_input_scale_and_their_labels_say
     assert rd.kind_text(case(input_scale=0.5)["params"]) == "lstm [x*0.5]"
     assert rd.problem_key(plain) != rd.problem_key(tiny) != rd.problem_key(case(init="identity"))
     assert rd.problem_label(tiny) == "lstm [identity, x*1e-38] H=8 B=2 T=3"
+
+
+def test_median_time_ratios_pool_the_vanilla_rnn_and_keep_other_data_dtypes_and_modes_apart():
+    """The speed targets' measure: per kind, the median of reference time / other time over its problems;
+    an even count takes the mean of the middle two (of the ratios, not of their inverses)."""
+    from rnnbench.summary import summary_lines
+
+    def pair(kind, H, forward, forward_backward, b="torch", **q):
+        """A problem timed on numba-cpu (10 ms forward, 30 ms fwd+bwd) and on b."""
+        params = {"kind": kind, "hidden_size": H, "batch": 2, "T": 3, "dtype": "float32", **q}
+        key = f"{kind}/{H}/{sorted(q.items())}"
+        return [{"measurement": "throughput", "status": "ok", "id": f"{key}/{backend}",
+                 "params": {**params, "backend": backend, "case": key},
+                 "values": {"forward_ms": f, "forward_backward_ms": fb}}
+                for backend, f, fb in (("numba-cpu", 10.0, 30.0), (b, forward, forward_backward))]
+
+    cases = (pair("rnn_tanh", 8, 20.0, 30.0) + pair("rnn_relu", 8, 10.0, 60.0) + pair("rnn_relu", 16, 40.0, 15.0)
+             + pair("rnn_tanh", 16, 8.0, 20.0)  # ratios 0.5 1 0.25 1.25 (forward), 1 0.5 2 1.5 (fwd+bwd)
+             + pair("lstm", 8, 5.0, 60.0) + pair("lstm", 8, 20.0, 30.0, init="identity", input_scale=1e-38)
+             + pair("lstm", 8, 10.0, 10.0, dtype="float64") + pair("lstm", 8, 10.0, 10.0, input_mode="skip")
+             + pair("gru", 8, 20.0, 60.0, b="numpy"))
+    cases[-1]["values"]["forward_ms"] = None  # a missing phase: no forward median
+    assert rd.median_time_ratios(cases, ["numba-cpu", "torch", "numpy"]) == [
+        ("lstm", "float32", "torch", 1, 2.0, 0.5),
+        ("lstm", "float64", "torch", 1, 1.0, 3.0),
+        ("lstm [identity, x*1e-38]", "float32", "torch", 1, 0.5, 1.0),
+        ("lstm skip", "float32", "torch", 1, 1.0, 3.0),
+        ("gru", "float32", "numpy", 1, None, 0.5),
+        ("rnn", "float32", "torch", 4, 0.75, 1.25)]
+    # the other way round: the median of the inverses, 5/6 where the inverse of the median is 0.8
+    assert rd.median_time_ratios(cases, ["torch", "numba-cpu"])[-1] == (
+        "rnn", "float32", "numba-cpu", 4, 1.5, pytest.approx(5 / 6))
+    data = {"suite": {"name": "s", "cases_planned": len(cases)}, "status": "complete", "cases": cases,
+            "options": {"backends": ["numba-cpu", "torch", "numpy"]}}
+    lines = summary_lines(data)
+    start = lines.index("median of the time ratios numba-cpu / other backend over each kind's problems (below 1: "
+                        "numba-cpu faster; rnn: rnn_tanh and rnn_relu):")
+    assert lines[start + 1].split() == ["kind", "dtype", "backend", "problems", "forward", "fwd+bwd"]
+    assert lines[start + 2].split() == ["lstm", "float32", "torch", "1", "2.00", "0.50"]
+    assert lines[start + 6].split() == ["gru", "float32", "numpy", "1", "-", "0.50"]
+    assert lines[start + 7].split() == ["rnn", "float32", "torch", "4", "0.75", "1.25"]
+    single = dict(data, options={"backends": ["numba-cpu"]},
+                  cases=[c for c in cases if c["params"]["backend"] == "numba-cpu"])
+    assert not any(line.startswith("median of the time ratios") for line in summary_lines(single))
