@@ -35,6 +35,14 @@ way). The same loop with no barrier at all, its results wrong, took 0.93-0.96
 of the time (vanilla RNN and LSTM, H = 256, B = 32; 1.00 at H = 512, B = 16):
 all that any scheme for the waits could win. Packing W_ih only once (a
 bound for a projection that reads W_ih unpacked): 0.97-0.99 (rounds paired).
+The input projection moved into the time loop again, each unit group's
+part of step t just before its products (every kind, H whole panels): vanilla
+RNN 0.99-1.16, GRU 1.01-1.12, LSTM at B = 32 1.00, at batch 1 1.46-1.54. A
+software prefetch of the other member's half of h_t right after each
+barrier: 0.98-1.04. Timed with the cycle counter, the barrier waits take
+1-5% of a member's time loop (vanilla RNN, LSTM, H = 256..512), which runs
+at 158 GFLOP/s (ReLU, H = 256, B = 32) where a loop of independent fused
+multiply-adds reaches 204 on the two cores.
 
 Each function runs as ``member`` of a ``team`` of threads
 (:mod:`rnnbench.kernels.team`; member 0 of 1 runs alone) and does its share:
