@@ -266,6 +266,34 @@ def test_ratio_sentences_keep_problems_on_other_data_apart(runs):
             in text
 
 
+def test_ratio_sentences_keep_dtypes_apart_where_a_run_has_several(runs):
+    _, compare = runs
+    data = copy.deepcopy(load_run(compare))
+    for c in data["cases"]:
+        wide = c["params"]["T"] == 12
+        c["params"]["dtype"] = "float64" if wide else "float32"
+        c["values"]["forward_backward_ms"] = {"numba-cpu": 1.0, "numpy": 2.0 if wide else 3.0,
+                                              "torch": 0.5}[c["params"]["backend"]]
+    text = " ".join(throughput_sentences(Run(compare, "compare", data)))
+    for kind in ("lstm", "gru"):
+        assert f"numba-cpu is 3x faster than numpy on the {kind} float32 cases (median of 2 problems" in text
+        assert f"numba-cpu is 2x faster than numpy on the {kind} float64 cases (median of 1 problem," in text
+
+
+def test_the_report_gives_each_kinds_median_time_ratio(runs, tmp_path):
+    """The speed targets' measure, as the terminal summary gives it, in place of a median pooled over kinds."""
+    _, compare = runs
+    build_report([compare], tmp_path / "r.md", fmt="md")
+    md = (tmp_path / "r.md").read_text()
+    assert "**Median time ratio numba-cpu / other backend, per kind**" in md
+    assert "| median |" not in md
+    rows = rd.median_time_ratios(rd.ok_cases(load_run(compare), "throughput"), ["numba-cpu", "numpy", "torch"])
+    assert [row[:4] for row in rows] == [(kind, "float32", backend, 3) for kind in ("lstm", "gru")
+                                         for backend in ("numpy", "torch")]
+    for label, dtype, backend, n, forward, forward_backward in rows:
+        assert f"| {label} | {dtype} | {backend} | {n} | {num(forward)} | {num(forward_backward)} |" in md
+
+
 def _page_lines(pages):
     return [[item.text for item in page.items if item.text] for page in pages]
 

@@ -14,8 +14,8 @@ def _init_text(init):
 
 
 def throughput_sentences(run):
-    """Per kind (and how its data were drawn, where not the defaults) and other backend: the median time
-    ratio to the reference backend; then correctness.
+    """Per kind (with how its data were drawn, where not the defaults, and its dtype, where the run has
+    several) and other backend: the median time ratio to the reference backend; then correctness.
     For a single-backend run: the best share of the GEMM peak."""
     cases = run.cases("throughput")
     if not cases:
@@ -24,16 +24,19 @@ def throughput_sentences(run):
     out = []
     if len(run.backends) >= 2:
         reference = run.backends[0]
-        by = {}  # (kind, kind_text: the kind and how its data were drawn) -> backend -> ratios: not pooled
+        several_dtypes = rd.dtype_text(cases) is None
+        by = {}  # (kind, kind_text: the kind and how its data were drawn, dtype) -> backend -> ratios: not pooled
         for base, row in ratios(run):
             q = base["params"]
+            group = (q["kind"], rd.kind_text(q), str(q.get("dtype")) if several_dtypes else "")
             for backend, (_, fb) in row.items():
                 if fb is not None:
-                    by.setdefault((q["kind"], rd.kind_text(q)), {}).setdefault(backend, []).append(fb)
-        for kind in rd.kind_order({k for k, _ in by}):
-            for label in sorted(text for k, text in by if k == kind):  # 'lstm' before 'lstm [identity]'
+                    by.setdefault(group, {}).setdefault(backend, []).append(fb)
+        for kind in rd.kind_order({k for k, _, _ in by}):
+            for group in sorted(g for g in by if g[0] == kind):  # 'lstm' before 'lstm [identity]', then dtype
+                label = " ".join(group[1:]).strip()
                 for backend in run.backends[1:]:
-                    values = by[(kind, label)].get(backend)
+                    values = by[group].get(backend)
                     if not values:
                         continue
                     m = statistics.median(values)

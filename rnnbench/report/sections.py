@@ -114,7 +114,7 @@ def throughput_blocks(run):
     table = tables.throughput_table(run)
     if table is None:
         return []
-    return [_throughput_intro(run), table, *_present(tables.ratio_table(run)),
+    return [_throughput_intro(run), table, *_present(tables.ratio_table(run), tables.median_ratio_table(run)),
             *_plots(run, figures.throughput_plots(run.cases("throughput")))]
 
 

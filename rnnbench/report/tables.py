@@ -3,7 +3,6 @@
 Missing values (None, non-finite, a key the run does not have) show as "-".
 """
 import math
-import statistics
 
 from .. import rundata as rd
 from ..check import REL_DIFF_LIMITS
@@ -177,24 +176,15 @@ def ratio_table(run):
         return None
     reference, others = run.backends[0], run.backends[1:]
     problems = rd.problems(run.cases("throughput"))
-    rows, medians = [], {(b, i): [] for b in others for i in (0, 1)}
+    rows = []
     for base, row in ratios(run):
         worst, bad = correctness(problems[rd.problem_key(base)])
         q = base["params"]
-        cells = []
-        for b in others:
-            for i in (0, 1):
-                value = row.get(b, (None, None))[i]
-                cells.append(num(value, 3))
-                if value is not None:
-                    medians[(b, i)].append(value)
+        cells = [num(row.get(b, (None, None))[i], 3) for b in others for i in (0, 1)]
         rows.append((rd.kind_text(q), str(q["hidden_size"]), str(q["batch"]), str(q["T"]), str(q.get("dtype", DASH)),
                      *cells, sci(worst), "yes" if not bad else "NO: " + ", ".join(bad)))
     if not rows:
         return None
-    rows.append(("median", "", "", "", "",
-                 *(num(statistics.median(medians[(b, i)]), 3) if medians[(b, i)] else DASH
-                   for b in others for i in (0, 1)), "", ""))
     limits = ", ".join(f"{limit:g} ({dtype})" for dtype, limit in REL_DIFF_LIMITS.items())
     return Table(
         f"Time relative to {reference} and correctness",
@@ -205,6 +195,26 @@ def ratio_table(run):
                f"(above 1: slower than {reference}). max rel diff: the largest difference of any output or "
                "gradient from the numpy float64 reference, relative to that array's largest entry, worst "
                f"backend; correct: every backend within {limits}.",))
+
+
+def median_ratio_table(run):
+    """Per kind and other backend: the median over the kind's problems of the reference's time / the
+    other's, forward and forward+backward (:func:`rnnbench.rundata.median_time_ratios`, the speed targets'
+    measure; the terminal summary of a compare prints the same)."""
+    if len(run.backends) < 2:
+        return None
+    reference = run.backends[0]
+    rows = tuple((label, dtype, backend, str(n), num(forward, 3), num(forward_backward, 3))
+                 for label, dtype, backend, n, forward, forward_backward
+                 in rd.median_time_ratios(run.cases("throughput"), run.backends))
+    if not rows:
+        return None
+    return Table(
+        f"Median time ratio {reference} / other backend, per kind",
+        ("kind", "dtype", "backend", "problems", "fwd", "fwd+bwd"), rows, "lllrrr", key_columns=3,
+        notes=(f"The median over a kind's problems of {reference}'s median time divided by the backend's on the "
+               f"same problem (below 1: {reference} faster). rnn: rnn_tanh and rnn_relu together; problems on "
+               "other data (bracketed), in another dtype or input mode are not pooled with the others.",))
 
 
 def slopes_table(run):
