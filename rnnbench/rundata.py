@@ -238,8 +238,8 @@ def median_time_ratios(cases, backends):
     forward+backward. A group is a kind family (:func:`kind_family`) with its dtype, input mode and data
     (problems on other data or in another mode are not pooled with the default ones).
     -> [(group label, dtype, b, problems, forward median or None, forward+backward median or None)] in
-    kind order, then label, dtype and backend order; a problem counts where both have a forward+backward
-    time."""
+    kind order, then the shorter labels (the default data) first, then dtype and backend order; a problem
+    counts where both have a forward+backward time."""
     reference, groups = backends[0], {}
     for per in problems(cases).values():
         base = per.get(reference)
@@ -260,7 +260,7 @@ def median_time_ratios(cases, backends):
     rank = {b: i for i, b in enumerate(backends)}
     return [(label, dtype, b, len(fb), float(np.median(fwd)) if fwd else None, float(np.median(fb)) if fb else None)
             for (family, label, dtype, b), (fwd, fb) in sorted(groups.items(), key=lambda item: (
-                order[item[0][0]], item[0][1], item[0][2], rank[item[0][3]]))]
+                order[item[0][0]], len(item[0][1]), item[0][1], item[0][2], rank[item[0][3]]))]
 
 
 def scaling_groups(cases):

@@ -33,7 +33,8 @@ def throughput_sentences(run):
                 if fb is not None:
                     by.setdefault(group, {}).setdefault(backend, []).append(fb)
         for kind in rd.kind_order({k for k, _, _ in by}):
-            for group in sorted(g for g in by if g[0] == kind):  # 'lstm' before 'lstm [identity]', then dtype
+            # the default data first: 'lstm', 'lstm [identity]', 'lstm [identity, x*1e-38]'; then by dtype
+            for group in sorted((g for g in by if g[0] == kind), key=lambda g: (len(g[1]), g[1:])):
                 label = " ".join(group[1:]).strip()
                 for backend in run.backends[1:]:
                     values = by[group].get(backend)
