@@ -259,7 +259,7 @@ def median_time_ratios(cases, backends):
     order = {k: i for i, k in enumerate(kind_order({key[0] for key in groups}))}
     rank = {b: i for i, b in enumerate(backends)}
     return [(label, dtype, b, len(fb), float(np.median(fwd)) if fwd else None, float(np.median(fb)) if fb else None)
-            for (family, label, dtype, b), (fwd, fb) in sorted(groups.items(), key=lambda item: (
+            for (_, label, dtype, b), (fwd, fb) in sorted(groups.items(), key=lambda item: (
                 order[item[0][0]], len(item[0][1]), item[0][1], item[0][2], rank[item[0][3]]))]
 
 
