@@ -246,12 +246,11 @@ def median_time_ratios(cases, backends):
         if base is None:
             continue
         q = base["params"]
-        mode = q.get("input_mode", "linear")
-        label = kind_family(q["kind"]) + (f" {mode}" if mode != "linear" else "")
-        label += f" [{data_text(q)}]" if data_text(q) else ""
+        family, mode, data = kind_family(q["kind"]), q.get("input_mode", "linear"), data_text(q)
+        label = family + (f" {mode}" if mode != "linear" else "") + (f" [{data}]" if data else "")
         for b in backends[1:]:
             if b in per:
-                ratios = groups.setdefault((kind_family(q["kind"]), label, str(q.get("dtype")), b), ([], []))
+                ratios = groups.setdefault((family, label, str(q.get("dtype")), b), ([], []))
                 for phase, values in zip(("forward_ms", "forward_backward_ms"), ratios):
                     mine, other = base["values"].get(phase), per[b]["values"].get(phase)
                     if finite(mine) and finite(other) and other > 0:

@@ -2,7 +2,7 @@
 from collections import defaultdict
 
 from .environment import blas_kernel_warning
-from .rundata import data_text, kind_text, median_time_ratios
+from .rundata import data_text, kind_text, median_time_ratios, ok_cases
 
 
 def _fmt(value, spec):
@@ -110,8 +110,7 @@ def summary_lines(data):
              f"{len(failed)} failed, status {data['status']}"]
     backends = data.get("options", {}).get("backends") or []
     for table in (decay_table(cases), tbptt_table(cases), throughput_table(cases),
-                  median_ratio_table([c for c in cases if c["measurement"] == "throughput" and c["status"] == "ok"],
-                                     backends)):
+                  median_ratio_table(ok_cases(data, "throughput"), backends)):
         if table:
             lines += [""] + table
     violated = [c["id"] for c in cases if c["status"] == "ok" and c["values"].get("pascanu_violations")]
