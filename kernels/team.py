@@ -37,7 +37,19 @@ benchmark's loop (the guest's haltpoll idle driver keeps an idle core awake
 about that long), and in 88-114 us instead of 160-260 1 ms apart; the
 forward's time did not move beyond the noise (0.97-1.08 of it, in one
 process, interleaved; vanilla RNN, LSTM, GRU): not kept, since a spinning
-core also slows whatever runs next on it. BLAS's
+core also slows whatever runs next on it. Nor did Numba's own threads pay:
+the members as the iterations of a ``prange`` in a ``parallel=True`` wrapper
+(OpenMP layer: the calling thread runs member 0, and no GIL changes hands
+as the team starts and ends) took 0.98-1.01 of the pool's time, timed as
+:mod:`rnnbench.timing` times (a pause and warm-up calls before each timed
+call; vanilla RNN H = 256..1024, LSTM, GRU, the forward; one reading 1.22).
+Only back to back, alternating with the pool's calls, did it read faster
+(0.63-0.96; 0.86-0.96 with OMP_WAIT_POLICY=passive), a pattern the harness
+avoids because one pool's idle threads slow the next pool's call; the
+workqueue layer, whose calling thread only waits, read 0.99-1.03 even so.
+The barrier also needs every member running at once, which OpenMP gives
+only while its dynamic adjustment is off and the TBB layer does not
+promise. BLAS's
 own threads must stay out of it: after a call OpenBLAS's workers spin for a
 while, and a team thread sharing a core with one runs 2x slower (measured: a
 2-thread loop of 12 ms takes 25 ms right after a 2-thread sgemm). The time
