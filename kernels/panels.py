@@ -75,7 +75,7 @@ IR (LLVM unrolls it by 2 itself): 32 rows at K = 256 92.4 -> 94.3 GFLOP/s,
 process, paired rounds, 0.96-1.01 of the time (vanilla RNN, LSTM, GRU; batch
 1 1.05), bit for bit the same: not kept. Nor b's rows addressed from one
 pointer plus loop-invariant offsets (7 integer instructions a 2-k iteration
-instead of 15): 0.96-1.01 at K = 256 for 4 to 32 rows.
+instead of 15): 0.97-1.01 at K = 256 for 2 to 32 rows.
 """
 import numpy as np
 from llvmlite import ir
