@@ -67,9 +67,9 @@ though it sped up the projection alone at H = 1024, where packed W_ih is
 adding it at the end (so that its loads, which often miss, overlap the
 loop) measured 0.95-1.02 of the time on every kind (Zen 4, two threads):
 not kept. On the 2-core Zen 3, one thread, panels and rows in L1, a call
-for 6 rows takes 6.3-6.5 cycles (3.2 GHz) a k (its 12 fused multiply-adds need 6)
-plus 130-160 cycles of its own (K = 64..256): 86-92 GFLOP/s at K = 256
-against 102 for bare fused multiply-adds. The k loop unrolled by 4 in the
+for 6 rows takes 6.3-6.5 cycles (3.2 GHz) a k (its 12 fused multiply-adds
+need 6) plus 130-160 cycles of its own (K = 64..256): 86-92 GFLOP/s at
+K = 256 against 102 for bare fused multiply-adds. The k loop unrolled by 4 in the
 IR (LLVM unrolls it by 2 itself): 32 rows at K = 256 92.4 -> 94.3 GFLOP/s,
 6 rows 91.0 -> 92.0, 2 rows 56.9 -> 51.2; the forward, two threads, in one
 process, paired rounds, 0.96-1.01 of the time (vanilla RNN, LSTM, GRU; batch
