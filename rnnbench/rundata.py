@@ -246,8 +246,8 @@ def median_time_ratios(cases, backends):
         if base is None:
             continue
         q = base["params"]
-        family, mode, data = kind_family(q["kind"]), q.get("input_mode", "linear"), data_text(q)
-        label = family + (f" {mode}" if mode != "linear" else "") + (f" [{data}]" if data else "")
+        family, mode = kind_family(q["kind"]), q.get("input_mode", "linear")
+        label = kind_text({**q, "kind": family if mode == "linear" else f"{family} {mode}"})
         for b in backends[1:]:
             if b in per:
                 ratios = groups.setdefault((family, label, str(q.get("dtype")), b), ([], []))
