@@ -44,8 +44,14 @@ broadcasts a k feed only four fused multiply-adds. Forward, two threads, Zen
 3, one process, interleaved, against calls of ROWS rows and the rest: LSTM
 H = 64, B = 8 (4 4 instead of 6 2) 0.87 of the time; vanilla RNN H = 256,
 B = 32 0.96-0.97; LSTM 0.98-0.99, H = 512, B = 64 0.97; GRU and H = 512,
-B = 16 0.99-1.00. K runs in blocks of K_BLOCK so a panel's block stays in
-L1 across the batch's row groups.
+B = 16 0.99-1.00. Each call runs the whole of K, the panel streaming from
+L2 for each row group after the first: K in blocks of 256, so that a
+panel's block stayed in L1 across the row groups, cost a call's fixed work
+and a pass over c per block. Two threads, Zen 3, one process, interleaved,
+no blocks against blocks of 256 (the same for K <= 256): forward, H = 512,
+B = 16 0.98-1.01 (vanilla RNN, LSTM, GRU), B = 64 0.98-0.99; H = 1024,
+B = 16 0.95-0.98; forward+backward (K up to 4 H) 0.97-0.99 at H = 512..1024
+and 0.97-0.98 at H = 2048; blocks of 512 or 1024 fell in between.
 Summation order differs from a BLAS gemm's (one fused multiply-add per
 term), as gemms differ among themselves.
 
@@ -59,11 +65,11 @@ thread, float32, with 64-byte vectors: [1024 x 256] by B = 32 101-110,
 [2048 x 512] by B = 16 103-107 and by B = 64 103-111, [1024 x 256] by
 B = 1 39-40; with 32-byte vectors, the same code swung between 75 and 109
 from one process to the next (batch 1: 33-41); OpenBLAS (its SkylakeX
-kernels) on one thread 57-75. A prefetch of the next k-block from inside
-the micro-kernel (one cache line per k, in the first call on each k-block)
-made the LSTM forward 2-8% slower at H = 256..1024, B = 1..64 (Zen 3),
-though it sped up the projection alone at H = 1024, where packed W_ih is
-16 MiB. Starting the first set of accumulators from ``onto`` instead of
+kernels) on one thread 57-75. When K still ran in blocks, a prefetch of
+the next block from inside the micro-kernel (one cache line per k, in the
+first call on each block) made the LSTM forward 2-8% slower at H =
+256..1024, B = 1..64 (Zen 3), though it sped up the projection alone at
+H = 1024, where packed W_ih is 16 MiB. Starting the first set of accumulators from ``onto`` instead of
 adding it at the end (so that its loads, which often miss, overlap the
 loop) measured 0.95-1.02 of the time on every kind (Zen 4, two threads):
 not kept. On the 2-core Zen 3, one thread, panels and rows in L1, a call
@@ -90,7 +96,6 @@ from .transpose import store_transposed_block
 PANEL_VECTORS = 2     # vectors per panel row: P = 2 * VECTOR_BYTES / itemsize
 ROWS = 6              # batch rows per micro-kernel call, at most
 ACCUMULATORS = 8      # vector accumulators per micro-kernel call, at least: FMA latency (4) x FMA ports (2)
-K_BLOCK = 256         # reduction length per micro-kernel call, at most
 PACK_ROWS = 64        # rows of w per block of pack_columns
 ROW_BLOCK = 48        # rows of b per pass over the panels in panels_product_onto (8 micro-kernel calls)
 PANEL_PAIRS = VECTOR_BYTES == 64  # runs of panels go two a call: 6 x 4 accumulators fit AVX-512's 32 registers
@@ -136,11 +141,11 @@ def _make_micro_kernel(nr, panels=1):
     set of registers)."""
 
     @intrinsic
-    def micro_kernel(typingctx, packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row,
+    def micro_kernel(typingctx, packed, a0, stride, K, b, b_row, c, c_row, c_col, ncols, onto, onto_row,
                      onto_step):
         """c[c_row + j, c_col + q P + r] = onto[onto_row + j onto_step, c_col
-        + q P + r] + sum_{k < K} packed[a0 + q stride + k P + r] b[b_row + j,
-        b_col + k] for j < nr, q < panels and q P + r < ncols (<= panels P):
+        + q P + r] + sum_{k < K} packed[a0 + q stride + k P + r] b[b_row + j, k]
+        for j < nr, q < panels and q P + r < ncols (<= panels P):
         ``onto`` is c itself (onto_row = c_row, onto_step = 1) to accumulate,
         or a row of initial values (a bias: onto_step = 0); ``stride``: the
         distance between the panels (K P for whole panels of length K).
@@ -155,10 +160,10 @@ def _make_micro_kernel(nr, panels=1):
         lanes = VECTOR_BYTES // (dtype.bitwidth // 8)
         width = PANEL_VECTORS * lanes
         vectors = PANEL_VECTORS * panels  # accumulators a row of the batch
-        sig = types.none(packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
+        sig = types.none(packed, a0, stride, K, b, b_row, c, c_row, c_col, ncols, onto, onto_row, onto_step)
 
         def codegen(context, builder, signature, args):
-            packed_ty, b_ty, c_ty, onto_ty = (signature.args[i] for i in (0, 4, 7, 11))
+            packed_ty, b_ty, c_ty, onto_ty = (signature.args[i] for i in (0, 4, 6, 10))
             intp = context.get_value_type(types.intp)
             i32 = ir.IntType(32)
             scalar = context.get_value_type(dtype)
@@ -174,8 +179,8 @@ def _make_micro_kernel(nr, panels=1):
             def vector(ptr, v):
                 return builder.bitcast(builder.gep(ptr, [const(v * lanes)]), vec.as_pointer())
 
-            a0_, stride_, K_, brow, bcol, crow, ccol, ncols_, orow, ostep = (index(i) for i in
-                                                                             (1, 2, 3, 5, 6, 8, 9, 10, 12, 13))
+            a0_, stride_, K_, brow, crow, ccol, ncols_, orow, ostep = (index(i) for i in
+                                                                       (1, 2, 3, 5, 7, 8, 9, 11, 12))
             fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vec, [vec] * 3),
                                                  "llvm.fma.v%df%d" % (lanes, dtype.bitwidth))
             zero = ir.Constant(vec, [ir.Constant(scalar, 0.0)] * lanes)
@@ -186,7 +191,7 @@ def _make_micro_kernel(nr, panels=1):
                     for _ in range(chains)]
             starts = [_item_pointer(context, builder, packed_ty, args[0],
                                     [builder.add(a0_, builder.mul(stride_, const(q)))]) for q in range(panels)]
-            b_rows = [_item_pointer(context, builder, b_ty, args[4], [builder.add(brow, const(j)), bcol])
+            b_rows = [_item_pointer(context, builder, b_ty, args[4], [builder.add(brow, const(j)), const(0)])
                       for j in range(nr)]
 
             def multiply_add(k, acc):  # acc += the panels' row k times b[., k]: vectors nr fused multiply-adds
@@ -210,9 +215,9 @@ def _make_micro_kernel(nr, panels=1):
             for chain in range(1, chains):
                 sums = [[builder.fadd(sums[j][v], builder.load(accs[chain][j][v])) for v in range(vectors)]
                         for j in range(nr)]
-            c_rows = [_item_pointer(context, builder, c_ty, args[7], [builder.add(crow, const(j)), ccol])
+            c_rows = [_item_pointer(context, builder, c_ty, args[6], [builder.add(crow, const(j)), ccol])
                       for j in range(nr)]
-            onto_rows = [_item_pointer(context, builder, onto_ty, args[11],
+            onto_rows = [_item_pointer(context, builder, onto_ty, args[10],
                                        [builder.add(orow, builder.mul(ostep, const(j))), ccol]) for j in range(nr)]
             with builder.if_else(builder.icmp_signed("==", ncols_, const(width * panels))) as (whole, part):
                 with whole:  # every row as vectors
@@ -242,19 +247,19 @@ def _rows_dispatch(panels):
     k1, k2, k3, k4, k5, k6 = (_make_micro_kernel(nr, panels) for nr in range(1, ROWS + 1))
 
     @njit(inline="always")
-    def rows_block(nr, packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step):
+    def rows_block(nr, packed, a0, stride, K, b, b_row, c, c_row, c_col, ncols, onto, onto_row, onto_step):
         if nr == 6:
-            k6(packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
+            k6(packed, a0, stride, K, b, b_row, c, c_row, c_col, ncols, onto, onto_row, onto_step)
         elif nr == 5:
-            k5(packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
+            k5(packed, a0, stride, K, b, b_row, c, c_row, c_col, ncols, onto, onto_row, onto_step)
         elif nr == 4:
-            k4(packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
+            k4(packed, a0, stride, K, b, b_row, c, c_row, c_col, ncols, onto, onto_row, onto_step)
         elif nr == 3:
-            k3(packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
+            k3(packed, a0, stride, K, b, b_row, c, c_row, c_col, ncols, onto, onto_row, onto_step)
         elif nr == 2:
-            k2(packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
+            k2(packed, a0, stride, K, b, b_row, c, c_row, c_col, ncols, onto, onto_row, onto_step)
         else:
-            k1(packed, a0, stride, K, b, b_row, b_col, c, c_row, c_col, ncols, onto, onto_row, onto_step)
+            k1(packed, a0, stride, K, b, b_row, c, c_row, c_col, ncols, onto, onto_row, onto_step)
 
     return rows_block
 
@@ -356,30 +361,25 @@ def pack_columns(w, c0, c1, packed, p0):
 
 
 @njit(inline="always")
-def _product(pair, packed, p, K, b, c, c_col, ncols, first, first_step):
-    """The k-blocks of panel p (with ``pair``, panels p and p + 1, whole:
-    ncols = 2 P) against every row of b, the first onto ``first`` (see the
-    micro-kernel's ``onto``), the others onto c."""
+def _product(pair, packed, p, K, b, c, c_col, ncols, onto, onto_step):
+    """Panel p (with ``pair``, panels p and p + 1, whole: ncols = 2 P)
+    against every row of b, onto ``onto`` (see the micro-kernel's)."""
     N = b.shape[0]
     P = panel_width(packed)
-    base, stride = p * K * P, K * P
     groups = (N + ROWS - 1) // ROWS  # the rows in groups of as even sizes as can be (see ROWS)
-    for k0 in range(0, K, K_BLOCK):
-        kn = min(K_BLOCK, K - k0)
-        onto, onto_step = (first, first_step) if k0 == 0 else (c, 1)
-        for i in range(groups):
-            n0 = i * N // groups
-            nr = (i + 1) * N // groups - n0
-            if pair:
-                _pair_rows_block(nr, packed, base + k0 * P, stride, kn, b, n0, k0, c, n0, c_col, ncols, onto,
-                                 n0 * onto_step, onto_step)
-            else:
-                _rows_block(nr, packed, base + k0 * P, stride, kn, b, n0, k0, c, n0, c_col, ncols, onto,
-                            n0 * onto_step, onto_step)
+    for i in range(groups):
+        n0 = i * N // groups
+        nr = (i + 1) * N // groups - n0
+        if pair:
+            _pair_rows_block(nr, packed, p * K * P, K * P, K, b, n0, c, n0, c_col, ncols, onto, n0 * onto_step,
+                             onto_step)
+        else:
+            _rows_block(nr, packed, p * K * P, K * P, K, b, n0, c, n0, c_col, ncols, onto, n0 * onto_step,
+                        onto_step)
 
 
 @njit(inline="always")
-def _panels(packed, p, K, b, c, c_col, ncols, first, first_step):
+def _panels(packed, p, K, b, c, c_col, ncols, onto, onto_step):
     """:func:`_product` over panels p, p + 1, ... (columns c_col .. c_col +
     ncols of c, P each, the last ones up to ncols), two whole panels a
     micro-kernel call where PANEL_PAIRS."""
@@ -387,10 +387,10 @@ def _panels(packed, p, K, b, c, c_col, ncols, first, first_step):
     step = 2 * P if PANEL_PAIRS else P
     for done in range(0, ncols, step):
         if PANEL_PAIRS and ncols - done >= 2 * P:
-            _product(True, packed, p + done // P, K, b, c, c_col + done, 2 * P, first, first_step)
+            _product(True, packed, p + done // P, K, b, c, c_col + done, 2 * P, onto, onto_step)
         else:
             for q in range(done, min(ncols, done + step), P):
-                _product(False, packed, p + q // P, K, b, c, c_col + q, min(P, ncols - q), first, first_step)
+                _product(False, packed, p + q // P, K, b, c, c_col + q, min(P, ncols - q), onto, onto_step)
 
 
 @njit(cache=True, error_model="numpy")
