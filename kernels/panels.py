@@ -44,14 +44,15 @@ broadcasts a k feed only four fused multiply-adds. Forward, two threads, Zen
 3, one process, interleaved, against calls of ROWS rows and the rest: LSTM
 H = 64, B = 8 (4 4 instead of 6 2) 0.87 of the time; vanilla RNN H = 256,
 B = 32 0.96-0.97; LSTM 0.98-0.99, H = 512, B = 64 0.97; GRU and H = 512,
-B = 16 0.99-1.00. Each call runs the whole of K, the panel streaming from
-L2 for each row group after the first: K in blocks of 256, so that a
-panel's block stayed in L1 across the row groups, cost a call's fixed work
-and a pass over c per block. Two threads, Zen 3, one process, interleaved,
-no blocks against blocks of 256 (the same for K <= 256): forward, H = 512,
-B = 16 0.98-1.01 (vanilla RNN, LSTM, GRU), B = 64 0.98-0.99; H = 1024,
-B = 16 0.95-0.98; forward+backward (K up to 4 H) 0.97-0.99 at H = 512..1024
-and 0.97-0.98 at H = 2048; blocks of 512 or 1024 fell in between.
+B = 16 0.99-1.00. Each call runs the whole of K; where a panel outgrows
+L1, the row groups after the first read it from L2. K in blocks of 256, so
+that a panel's block stayed in L1 across the row groups, cost a call's
+fixed work and a pass over c per block. Two threads, Zen 3, one process,
+interleaved, no blocks against blocks of 256 (the same for K <= 256):
+forward, float32, H = 512, B = 16 0.98-1.01 (vanilla RNN, LSTM, GRU), B =
+64 0.98-0.99; H = 1024, B = 16 0.95-0.98; float64 0.96-1.00 at H =
+512..1024; forward+backward (K up to 4 H) 0.97-0.99 at H = 512..1024 and
+0.97-0.98 at H = 2048; blocks of 512 or 1024 fell in between.
 Summation order differs from a BLAS gemm's (one fused multiply-add per
 term), as gemms differ among themselves.
 
