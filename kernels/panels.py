@@ -68,21 +68,26 @@ B = 1 39-40; with 32-byte vectors, the same code swung between 75 and 109
 from one process to the next (batch 1: 33-41); OpenBLAS (its SkylakeX
 kernels) on one thread 57-75. When K still ran in blocks, a prefetch of
 the next block from inside the micro-kernel (one cache line per k, in the
-first call on each block) made the LSTM forward 2-8% slower at H =
-256..1024, B = 1..64 (Zen 3), though it sped up the projection alone at
-H = 1024, where packed W_ih is 16 MiB. Starting the first set of accumulators from ``onto`` instead of
-adding it at the end (so that its loads, which often miss, overlap the
-loop) measured 0.95-1.02 of the time on every kind (Zen 4, two threads):
-not kept. On the 2-core Zen 3, one thread, panels and rows in L1, a call
+first call on each block) made the LSTM forward 2-8% slower at
+H = 256..1024, B = 1..64 (Zen 3), though it sped up the projection alone
+at H = 1024, where packed W_ih is 16 MiB. Starting the first set of
+accumulators from ``onto`` instead of adding it at the end (so that its
+loads, which often miss, overlap the loop) measured 0.95-1.02 of the time
+on every kind (Zen 4, two threads): not kept. Nor a prefetch of the
+block's ``onto`` lines at the start of each call (Zen 3, the forward,
+paired rounds in one process: two threads 0.94-1.02 over three batches,
+one problem reading 0.94 in one and 1.02 in another; one thread
+0.97-1.02). On the 2-core Zen 3, one thread, panels and rows in L1, a call
 for 6 rows takes 6.3-6.5 cycles (3.2 GHz) a k (its 12 fused multiply-adds
 need 6) plus 130-160 cycles of its own (K = 64..256): 86-92 GFLOP/s at
-K = 256 against 102 for bare fused multiply-adds. The k loop unrolled by 4 in the
-IR (LLVM unrolls it by 2 itself): 32 rows at K = 256 92.4 -> 94.3 GFLOP/s,
-6 rows 91.0 -> 92.0, 2 rows 56.9 -> 51.2; the forward, two threads, in one
-process, paired rounds, 0.96-1.01 of the time (vanilla RNN, LSTM, GRU; batch
-1 1.05), bit for bit the same: not kept. Nor b's rows addressed from one
-pointer plus loop-invariant offsets (7 integer instructions a 2-k iteration
-instead of 15): 0.97-1.01 at K = 256 for 2 to 32 rows.
+K = 256 against 102 for bare fused multiply-adds. The k loop unrolled by 4
+in the IR (LLVM unrolls it by 2 itself): 32 rows at K = 256 92.4 -> 94.3
+GFLOP/s, 6 rows 91.0 -> 92.0, 2 rows 56.9 -> 51.2; the forward, two
+threads, in one process, paired rounds, 0.96-1.01 of the time (vanilla
+RNN, LSTM, GRU; batch 1 1.05), bit for bit the same: not kept. Nor b's
+rows addressed from one pointer plus loop-invariant offsets (7 integer
+instructions a 2-k iteration instead of 15): 0.97-1.01 at K = 256 for 2 to
+32 rows.
 """
 import numpy as np
 from llvmlite import ir
