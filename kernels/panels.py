@@ -49,10 +49,10 @@ L1, the row groups after the first read it from L2. K in blocks of 256, so
 that a panel's block stayed in L1 across the row groups, cost a call's
 fixed work and a pass over c per block. Two threads, Zen 3, one process,
 interleaved, no blocks against blocks of 256 (the same for K <= 256):
-forward, float32, H = 512, B = 16 0.98-1.01 (vanilla RNN, LSTM, GRU), B =
-64 0.98-0.99; H = 1024, B = 16 0.95-0.98; float64 0.96-1.00 at H =
-512..1024; forward+backward (K up to 4 H) 0.97-0.99 at H = 512..1024 and
-0.97-0.98 at H = 2048; blocks of 512 or 1024 fell in between.
+forward, float32, H = 512, B = 16 0.98-1.01 (vanilla RNN, LSTM, GRU),
+B = 64 0.98-0.99; H = 1024, B = 16 0.95-0.98; float64 0.96-1.00 at
+H = 512..1024; forward+backward (K up to 4 H) 0.97-0.99 at H = 512..1024
+and 0.97-0.98 at H = 2048; blocks of 512 or 1024 fell in between.
 Summation order differs from a BLAS gemm's (one fused multiply-add per
 term), as gemms differ among themselves.
 
@@ -372,16 +372,15 @@ def _product(pair, packed, p, K, b, c, c_col, ncols, onto, onto_step):
     against every row of b, onto ``onto`` (see the micro-kernel's)."""
     N = b.shape[0]
     P = panel_width(packed)
+    base, stride = p * K * P, K * P
     groups = (N + ROWS - 1) // ROWS  # the rows in groups of as even sizes as can be (see ROWS)
     for i in range(groups):
         n0 = i * N // groups
         nr = (i + 1) * N // groups - n0
         if pair:
-            _pair_rows_block(nr, packed, p * K * P, K * P, K, b, n0, c, n0, c_col, ncols, onto, n0 * onto_step,
-                             onto_step)
+            _pair_rows_block(nr, packed, base, stride, K, b, n0, c, n0, c_col, ncols, onto, n0 * onto_step, onto_step)
         else:
-            _rows_block(nr, packed, p * K * P, K * P, K, b, n0, c, n0, c_col, ncols, onto, n0 * onto_step,
-                        onto_step)
+            _rows_block(nr, packed, base, stride, K, b, n0, c, n0, c_col, ncols, onto, n0 * onto_step, onto_step)
 
 
 @njit(inline="always")
