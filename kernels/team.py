@@ -49,8 +49,24 @@ avoids because one pool's idle threads slow the next pool's call; the
 workqueue layer, whose calling thread only waits, read 0.99-1.03 even so.
 The barrier also needs every member running at once, which OpenMP gives
 only while its dynamic adjustment is off and the TBB layer does not
-promise. BLAS's
-own threads must stay out of it: after a call OpenBLAS's workers spin for a
+promise.
+
+After an idle pause, the 2-core Zen 3 guest's scheduler often wakes the
+worker on the caller's CPU while the other CPU stays idle, and the two
+members then run one after the other until it moves one. In the 2nd to 4th
+calls after a 50 ms pause (ReLU RNN H = 512, B = 16, T = 25 and LSTM
+batch 1 forwards), the members started on one CPU in 8-15 of 15 calls; in
+:mod:`rnnbench.timing`'s pattern, in half the warm-up calls and in none of
+the timed ones. A worker that moved itself off the caller's CPU when it
+woke there (sched_setaffinity to the other CPUs, restored after its job)
+started apart in every call. Those calls after a pause then took 0.61-0.67
+of the time in one process (each version with its own pool), 0.59-0.65 in
+separate processes at first and 0.87-1.16 later, in a slow phase of the
+host. Timed as the harness times, nothing moved beyond the noise, and back
+to back, a tiny problem (LSTM H = 128, B = 1, T = 10) read up to 1.5x
+slower (two system calls and a migration a call): not kept.
+
+BLAS's own threads must stay out of the team: after a call OpenBLAS's workers spin for a
 while, and a team thread sharing a core with one runs 2x slower (measured: a
 2-thread loop of 12 ms takes 25 ms right after a 2-thread sgemm). The time
 loops therefore use no BLAS at all (:mod:`rnnbench.kernels.panels`), and the
