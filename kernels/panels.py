@@ -61,33 +61,45 @@ OpenBLAS's gemm on one thread and on two: [1024 x 256] by B = 32: 89-90
 against 79 and 144; [2048 x 512] by B = 16: 90-96 against 54-68 and 97;
 [4096 x 1024] by B = 16: 69-77 against 54 and 85; [1024 x 256] by B = 1:
 23-27 against 9 (bound by the L3 cache: 1 MiB is twice the L2; a gemv is
-about as fast). On the 2-core Zen 4 (AVX-512 on 256-bit units), one
-thread, float32, with 64-byte vectors: [1024 x 256] by B = 32 101-110,
-[2048 x 512] by B = 16 103-107 and by B = 64 103-111, [1024 x 256] by
-B = 1 39-40; with 32-byte vectors, the same code swung between 75 and 109
-from one process to the next (batch 1: 33-41); OpenBLAS (its SkylakeX
-kernels) on one thread 57-75. When K still ran in blocks, a prefetch of
-the next block from inside the micro-kernel (one cache line per k, in the
-first call on each block) made the LSTM forward 2-8% slower at
-H = 256..1024, B = 1..64 (Zen 3), though it sped up the projection alone
-at H = 1024, where packed W_ih is 16 MiB. Starting the first set of
-accumulators from ``onto`` instead of adding it at the end (so that its
-loads, which often miss, overlap the loop) measured 0.95-1.02 of the time
-on every kind (Zen 4, two threads): not kept. Nor a prefetch of the
-block's ``onto`` lines at the start of each call (Zen 3, the forward,
-paired rounds in one process: two threads 0.94-1.02 over three batches,
-one problem reading 0.94 in one and 1.02 in another; one thread
-0.97-1.02). On the 2-core Zen 3, one thread, panels and rows in L1, a call
-for 6 rows takes 6.3-6.5 cycles (3.2 GHz) a k (its 12 fused multiply-adds
-need 6) plus 130-160 cycles of its own (K = 64..256): 86-92 GFLOP/s at
-K = 256 against 102 for bare fused multiply-adds. The k loop unrolled by 4
-in the IR (LLVM unrolls it by 2 itself): 32 rows at K = 256 92.4 -> 94.3
-GFLOP/s, 6 rows 91.0 -> 92.0, 2 rows 56.9 -> 51.2; the forward, two
-threads, in one process, paired rounds, 0.96-1.01 of the time (vanilla
-RNN, LSTM, GRU; batch 1 1.05), bit for bit the same: not kept. Nor b's
-rows addressed from one pointer plus loop-invariant offsets (7 integer
-instructions a 2-k iteration instead of 15): 0.97-1.01 at K = 256 for 2 to
-32 rows.
+about as fast). On the 2-core Zen 4 (AVX-512 on 256-bit units), one thread,
+float32, with 64-byte vectors: [1024 x 256] by B = 32 101-110, [2048 x 512]
+by B = 16 103-107 and by B = 64 103-111, [1024 x 256] by B = 1 39-40; with
+32-byte vectors, the same code swung between 75 and 109 from one process to
+the next (batch 1: 33-41); OpenBLAS (its SkylakeX kernels) on one thread
+57-75. When K still ran in blocks, a prefetch of the next block from inside
+the micro-kernel (one cache line per k, in the first call on each block)
+made the LSTM forward 2-8% slower at H = 256..1024, B = 1..64 (Zen 3),
+though it sped up the projection alone at H = 1024, where packed W_ih is 16
+MiB. Starting the first set of accumulators from ``onto`` instead of adding
+it at the end (so that its loads, which often miss, overlap the loop)
+measured 0.95-1.02 of the time on every kind (Zen 4, two threads): not
+kept. Each call instead prefetches the lines of ``onto`` it adds at the end
+(:func:`_prefetch`), which in a forward step are the pre-activations the
+input projection wrote long before, often out in L3; the k loop then hides
+their latency. Zen 3, two threads, one process, timed as
+:mod:`rnnbench.timing` times, six runs (medians of paired samples): the
+forward at H = 256, B = 32, T = 100 LSTM 0.94-0.98, vanilla ReLU RNN
+0.93-1.00 (median 0.97), tanh 0.96-1.02, GRU 0.97-0.99; at H = 512, B = 16
+ReLU 0.96-1.04 (median 0.985), LSTM and GRU 0.99-1.02; LSTM at B = 64 1.00;
+batch 1 0.92-0.98; forward+backward 0.96-1.02 (the backward's products add
+onto rows just written). Timed with paired rounds after a short pause
+instead (where the team often starts on one core, see
+:mod:`rnnbench.kernels.team`), the same prefetch had read 0.94-1.02. On the
+2-core Zen 3, one thread, panels and rows in L1, a call for 6 rows takes
+6.3-6.5 cycles (3.2 GHz) a k (its 12 fused multiply-adds need 6) plus
+130-160 cycles of its own (K = 64..256): 86-92 GFLOP/s at K = 256 against
+102 for bare fused multiply-adds. The k loop unrolled by 4 in the IR (LLVM
+unrolls it by 2 itself): 32 rows at K = 256 92.4 -> 94.3 GFLOP/s, 6 rows
+91.0 -> 92.0, 2 rows 56.9 -> 51.2; the forward, two threads, in one
+process, paired rounds, 0.96-1.01 of the time (vanilla RNN, LSTM, GRU;
+batch 1 1.05), bit for bit the same: not kept. Nor b's rows addressed from
+one pointer plus loop-invariant offsets (7 integer instructions a 2-k
+iteration instead of 15): 0.97-1.01 at K = 256 for 2 to 32 rows. Nor the
+per-step products with the rows outside and the panels inside, so that a
+call's rows stay in L1 across a unit group's panels, which then stream from
+L2 once a row group: the forward, two threads, timed as
+:mod:`rnnbench.timing` times, 0.99-1.01 (vanilla RNN, LSTM, batch 1 to 32),
+GRU 0.95-1.01, bit for bit the same.
 """
 import numpy as np
 from llvmlite import ir
@@ -104,6 +116,7 @@ ROWS = 6              # batch rows per micro-kernel call, at most
 ACCUMULATORS = 8      # vector accumulators per micro-kernel call, at least: FMA latency (4) x FMA ports (2)
 PACK_ROWS = 64        # rows of w per block of pack_columns
 ROW_BLOCK = 48        # rows of b per pass over the panels in panels_product_onto (8 micro-kernel calls)
+LINE_BYTES = 64       # a cache line
 PANEL_PAIRS = VECTOR_BYTES == 64  # runs of panels go two a call: 6 x 4 accumulators fit AVX-512's 32 registers
 
 
@@ -139,6 +152,20 @@ def _item_pointer(context, builder, ty, value, indices):
     arr = context.make_array(ty)(context, builder, value)
     return cgutils.get_item_pointer2(context, builder, arr.data, cgutils.unpack_tuple(builder, arr.shape),
                                      cgutils.unpack_tuple(builder, arr.strides), ty.layout, indices)
+
+
+def _prefetch(builder, pointers, nbytes):
+    """Prefetch, for reading into every cache level, the nbytes from each
+    pointer on, a cache line at a time."""
+    byte_pointer, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+    prefetch = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]), "llvm.prefetch.p0i8")
+    read, keep_in_all_levels, data = (ir.Constant(i32, v) for v in (0, 3, 1))
+    for pointer in pointers:
+        start = builder.bitcast(pointer, byte_pointer)
+        for offset in range(0, nbytes, LINE_BYTES):
+            line = builder.gep(start, [ir.Constant(ir.IntType(64), offset)])
+            builder.call(prefetch, [line, read, keep_in_all_levels, data])
 
 
 def _make_micro_kernel(nr, panels=1):
@@ -195,6 +222,9 @@ def _make_micro_kernel(nr, panels=1):
             chains = -(-ACCUMULATORS // (vectors * nr))  # accumulator sets, each summing every chains-th k
             accs = [[[cgutils.alloca_once_value(builder, zero) for _ in range(vectors)] for _ in range(nr)]
                     for _ in range(chains)]
+            onto_rows = [_item_pointer(context, builder, onto_ty, args[10],
+                                       [builder.add(orow, builder.mul(ostep, const(j))), ccol]) for j in range(nr)]
+            _prefetch(builder, onto_rows, width * panels * align)
             starts = [_item_pointer(context, builder, packed_ty, args[0],
                                     [builder.add(a0_, builder.mul(stride_, const(q)))]) for q in range(panels)]
             b_rows = [_item_pointer(context, builder, b_ty, args[4], [builder.add(brow, const(j)), const(0)])
@@ -223,8 +253,6 @@ def _make_micro_kernel(nr, panels=1):
                         for j in range(nr)]
             c_rows = [_item_pointer(context, builder, c_ty, args[6], [builder.add(crow, const(j)), ccol])
                       for j in range(nr)]
-            onto_rows = [_item_pointer(context, builder, onto_ty, args[10],
-                                       [builder.add(orow, builder.mul(ostep, const(j))), ccol]) for j in range(nr)]
             with builder.if_else(builder.icmp_signed("==", ncols_, const(width * panels))) as (whole, part):
                 with whole:  # every row as vectors
                     for j in range(nr):
