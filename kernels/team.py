@@ -66,11 +66,12 @@ host. Timed as the harness times, nothing moved beyond the noise, and back
 to back, a tiny problem (LSTM H = 128, B = 1, T = 10) read up to 1.5x
 slower (two system calls and a migration a call): not kept.
 
-BLAS's own threads must stay out of the team: after a call OpenBLAS's workers spin for a
-while, and a team thread sharing a core with one runs 2x slower (measured: a
-2-thread loop of 12 ms takes 25 ms right after a 2-thread sgemm). The time
-loops therefore use no BLAS at all (:mod:`rnnbench.kernels.panels`), and the
-weight gradients, which do, run it on one thread per member.
+BLAS's own threads must stay out of the team: after a call OpenBLAS's
+workers spin for a while, and a team thread sharing a core with one runs 2x
+slower (measured: a 2-thread loop of 12 ms takes 25 ms right after a
+2-thread sgemm). The time loops therefore use no BLAS at all
+(:mod:`rnnbench.kernels.panels`), and the weight gradients, which do, run it
+on one thread per member.
 """
 import contextlib
 import threading
